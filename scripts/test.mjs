@@ -3,7 +3,7 @@
 // root and missing), builds every package, then runs node's test runner over
 // every *.test.ts under packages/*/test and test/ (sources run through tsx
 // with the "source" export condition, so tests see the current code).
-// Usage: node scripts/test.mjs [--no-setup] [FILTER...]
+// Usage: node scripts/test.mjs [--no-setup] [--no-build] [FILTER...]
 //   FILTER: substrings of test file paths to run (default: all).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -12,12 +12,13 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const noSetup = args.includes('--no-setup');
+const noBuild = args.includes('--no-build');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 if (!noSetup) {
   spawnSync(process.execPath, [join(root, 'scripts/setup-system.mjs')], { stdio: 'inherit' });
 }
-execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
+if (!noBuild) execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
 
 function walk(dir, out) {
   let names;
