@@ -132,19 +132,28 @@ export function encodeSuperblock(sb: Superblock, b: Uint8Array, o = 0): void {
   put64(b, o + 128, sb.metaboxNid);
 }
 
-/** True when the 48-bit layout is on (rootnid_8b and blocks_hi are used). */
+/** True when the 48-bit layout is on. */
 export function is48bit(sb: Superblock): boolean {
   return (sb.featureIncompat & FeatureIncompat['48BIT']) !== 0;
 }
 
+/**
+ * True when the 16-bit field at offset 14 holds blocks_hi and the root nid is
+ * in rootnid_8b: 48-bit images whose rootnid_8b is non-zero. Writers keep
+ * using rootnid_2b while the root nid fits in 16 bits, even with 48BIT.
+ */
+export function usesRootnid8b(sb: Superblock): boolean {
+  return is48bit(sb) && sb.rootnid8b !== 0n;
+}
+
 /** The root directory's nid (bit 63 set means it lives in the metabox). */
 export function rootNid(sb: Superblock): bigint {
-  return is48bit(sb) ? sb.rootnid8b : BigInt(sb.rootnid2b);
+  return usesRootnid8b(sb) ? sb.rootnid8b : BigInt(sb.rootnid2b);
 }
 
 /** Total blocks of the primary device. */
 export function totalBlocks(sb: Superblock): number {
-  return is48bit(sb) ? sb.rootnid2b * 0x100000000 + sb.blocksLo : sb.blocksLo;
+  return usesRootnid8b(sb) ? sb.rootnid2b * 0x100000000 + sb.blocksLo : sb.blocksLo;
 }
 
 /** Superblock size in bytes: 128 + sb_extslots * 16. */
