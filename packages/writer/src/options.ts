@@ -1,0 +1,59 @@
+import type { InodeNode, Timestamp } from './tree.js';
+
+/**
+ * Everything that decides the bytes of an image, as mkfs.erofs's options set
+ * it. The CLI (packages/cli/src/mkfs) parses mkfs.erofs's spelling into this;
+ * library users fill it directly. Defaults: see `defaultWriterOptions`.
+ */
+export interface WriterOptions {
+  /** log2 of the block size: 9 (512) .. 16 (65536); the kernel mounts <= page size. */
+  blkszbits: number;
+  /** 16 bytes; all zero for `-U clear`. */
+  uuid: Uint8Array;
+  /** `-L`: at most 15 bytes (the field is NUL-terminated). */
+  volumeName: string;
+  /** Build time stored in the superblock (`-T`, SOURCE_DATE_EPOCH, else now). */
+  buildTime: Timestamp;
+  /** `-E inline_data` (default on) / `^inline_data` / `noinline_data`. */
+  inlineData: boolean;
+  /** `-E xattr-name-filter` (default on). */
+  xattrNameFilter: boolean;
+  /** `-E force-inode-compact` / `force-inode-extended`. */
+  forceInodeVersion?: 'compact' | 'extended';
+  /** `-E force-inode-blockmap`: 4-byte block map for chunk-based files. */
+  forceInodeBlockmap: boolean;
+  /** `-E force-chunk-indexes`: 8-byte chunk indexes. */
+  forceChunkIndexes: boolean;
+  /** `-E nosbcrc` clears this. */
+  sbChecksum: boolean;
+  /** `-E plain-xattr-prefixes`: long prefix table stored plainly (COMPAT_PLAIN_XATTR_PFX). */
+  plainXattrPrefixes: boolean;
+  /** `-E 48bit`. */
+  is48bit: boolean;
+  /** `-E dot-omitted`. */
+  dotOmitted: boolean;
+  /** `--chunksize=#` in bytes (power of two >= block size), or undefined for flat files. */
+  chunkSize?: number;
+  /** `--blobdev=FILE`: chunk data goes to this extra device (needs chunkSize). */
+  blobdev?: string;
+  /** `--xattr-prefix=PREFIX` (repeatable): long xattr name prefixes to register. */
+  xattrPrefixes: string[];
+  /** `--ishare_key=NAME` / `--xattr-inode-digest[=NAME]`: fingerprint xattr name. */
+  ishareKey?: string;
+}
+
+/** Statistics of one build, for the CLI summary. */
+export interface BuildSummary {
+  inodes: number;
+  blocks: number;
+  bytes: number;
+  files: number;
+  fingerprinted: number;
+  dataBytes: number;
+  seconds: number;
+}
+
+/** Progress callback: called now and then while data is written. */
+export type ProgressFn = (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; path?: string }) => void;
+
+export type { InodeNode };
