@@ -40,6 +40,32 @@ export interface WriterOptions {
   xattrPrefixes: string[];
   /** `--ishare_key=NAME` / `--xattr-inode-digest[=NAME]`: fingerprint xattr name. */
   ishareKey?: string;
+  /**
+   * `-x#`: an xattr (same name and value) carried by more than this many
+   * inodes is stored once in the shared xattr area; < 0 drops every xattr.
+   * Default 2, as mkfs.erofs.
+   */
+  xattrTolerance?: number;
+}
+
+/** mkfs.erofs's defaults (4 KiB blocks, inline data, name filter, checksum, build time 0). */
+export function defaultWriterOptions(): WriterOptions {
+  return {
+    blkszbits: 12,
+    uuid: new Uint8Array(16),
+    volumeName: '',
+    buildTime: { sec: 0n, nsec: 0 },
+    inlineData: true,
+    xattrNameFilter: true,
+    forceInodeBlockmap: false,
+    forceChunkIndexes: false,
+    sbChecksum: true,
+    plainXattrPrefixes: false,
+    is48bit: false,
+    dotOmitted: false,
+    xattrPrefixes: [],
+    xattrTolerance: 2,
+  };
 }
 
 /** Statistics of one build, for the CLI summary. */
@@ -56,4 +82,4 @@ export interface BuildSummary {
 /** Progress callback: called now and then while data is written. */
 export type ProgressFn = (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; path?: string }) => void;
 
-export type { InodeNode };
+export type { InodeNode, Timestamp };

@@ -1,0 +1,963 @@
+/**
+ * The image builder. Layout of the primary device (blocks of `blksz`):
+ *
+ *   head     block(s) 0..: 1024 zero bytes, the superblock, the device table
+ *            (one slot when a blob device is used), the long xattr prefix
+ *            table (stored plainly); all known when the writer is created.
+ *   data     file contents in the order they were written (writeData):
+ *            full blocks of flat files, chunks of chunk-based files.
+ *   late     what is only known at finish(): directory blocks, symlink
+ *            targets and file tails that are not inlined.
+ *   xattrs   the shared xattr area (xattr_blkaddr).
+ *   meta     inodes (meta_blkaddr; nid = offset / 32 from there, slot 0 left
+ *            unused), each followed by its xattr body and either its inline
+ *            tail or its chunk indexes.
+ *
+ * Data is streamed to the image as it arrives, so a tar source can be
+ * converted without a temporary copy: only tails and metadata stay in memory.
+ * Metadata goes last because its size is only known when the tree is complete.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  CHUNK_INDEX_SIZE, DataLayout, DEVICE_SLOT_SIZE, EROFS_BLOCK_MAP_ENTRY_SIZE, EROFS_CHUNK_FORMAT_48BIT,
+  EROFS_CHUNK_FORMAT_INDEXES, EROFS_I_DOT_OMITTED_BIT, EROFS_I_NLINK_1_BIT, EROFS_ISLOTBITS, EROFS_NULL_ADDR,
+  EROFS_SUPER_OFFSET, ErofsError, FeatureCompat, FeatureIncompat, FileType, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
+  S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, SUPERBLOCK_BASE_SIZE, checksumLength,
+  emptySuperblock, encodeChunkIndex, encodeDev, encodeDeviceSlot, encodeInode, encodeSuperblock, put32,
+  superblockChecksum, type DiskInode,
+} from '@erofs/format';
+import { compareNames, dirSize, encodeDir, type DirEntryOut } from './dir.js';
+import { chooseEpoch } from './epoch.js';
+import type { BuildSummary, ProgressFn, WriterOptions } from './options.js';
+import type { FileData, InodeNode, Timestamp } from './tree.js';
+import {
+  buildPrefixTable, encodeIbody, encodePrefixTable, encodeSharedArea, ibodySizeAllInline, makeXattrItem,
+  planIbody, planSharedArea, prefixTableSize, type IbodyPlan, type PrefixTable, type XattrItem,
+} from './xattrs.js';
+
+const FINGERPRINT_PREFIX = new TextEncoder().encode('sha256:');
+/** Fingerprint value: "sha256:" + 32 raw digest bytes. */
+export const FINGERPRINT_SIZE = FINGERPRINT_PREFIX.length + 32;
+const U32_MAX = 0xffffffff;
+const READ_BUF = 1 << 20;
+
+/**
+ * File data already placed by {@link ImageWriter.writeData}. One variant per
+ * data layout; compressed layouts (issue 5) add theirs here and in
+ * `describeData`.
+ */
+export type WrittenData =
+  | {
+      layout: 'flat';
+      size: number;
+      /** First block of the contiguous data (primary device); -1 when none. */
+      startBlk: number;
+      /** Blocks written at startBlk (the tail block included when it was written). */
+      blocks: number;
+      /** The last partial block's bytes, kept for inlining; null when written (or none). */
+      tail: Uint8Array | null;
+      digest: Uint8Array | null;
+    }
+  | {
+      layout: 'chunked';
+      size: number;
+      /** log2(chunk size) - blkszbits. */
+      chunkBits: number;
+      /** Start block per chunk (device-relative); -1 for a hole. */
+      chunks: number[];
+      /** 0: primary device; 1: the blob device. */
+      deviceId: number;
+      digest: Uint8Array | null;
+    };
+
+/** The `handle` of a FileData of kind 'written'. */
+export interface WrittenHandle {
+  writer: ImageWriter;
+  data: WrittenData;
+}
+
+/** Source bytes of a file: any async iterable of byte chunks. */
+export type ByteStream = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+interface Ino {
+  node: InodeNode;
+  /** Path in the image, for messages. */
+  path: string;
+  mode: number;
+  nlink: number;
+  /** Sorted entries of a directory (with '.' and '..' unless omitted). */
+  dirents?: Array<{ name: Uint8Array; ino: Ino | null /* null = parent/self resolved later */; kind: 'self' | 'parent' | 'child' }>;
+  parent?: Ino;
+  xattrs: XattrItem[];
+  ibody?: IbodyPlan;
+  data?: WrittenData;
+  /** Bytes of a directory or symlink (finish-time data). */
+  content?: Uint8Array;
+  size: number;
+  extended: boolean;
+  datalayout: number;
+  /** Start block of finish-time blocks (dirs, symlinks, relocated files); -1 none. */
+  lateBlk: number;
+  lateBlocks: number;
+  /** Inline tail bytes stored in the metadata record. */
+  inlineTail: Uint8Array | null;
+  nid: bigint;
+  /** Byte offset of the record in the metadata area. */
+  pos: number;
+  recSize: number;
+  /** Byte offset (from pos) of the chunk indexes, when chunk-based. */
+  idxOff: number;
+}
+
+function modeType(t: InodeNode['type']): number {
+  switch (t) {
+    case 'file': return S_IFREG;
+    case 'dir': return S_IFDIR;
+    case 'symlink': return S_IFLNK;
+    case 'chardev': return S_IFCHR;
+    case 'blockdev': return S_IFBLK;
+    case 'fifo': return S_IFIFO;
+    case 'socket': return S_IFSOCK;
+  }
+}
+function fileType(t: InodeNode['type']): number {
+  switch (t) {
+    case 'file': return FileType.REG_FILE;
+    case 'dir': return FileType.DIR;
+    case 'symlink': return FileType.SYMLINK;
+    case 'chardev': return FileType.CHRDEV;
+    case 'blockdev': return FileType.BLKDEV;
+    case 'fifo': return FileType.FIFO;
+    case 'socket': return FileType.SOCK;
+  }
+}
+
+const dec = new TextDecoder();
+const DOT = new Uint8Array([0x2e]);
+const DOTDOT = new Uint8Array([0x2e, 0x2e]);
+
+function isZero(b: Uint8Array): boolean {
+  // compare 8 bytes at a time where aligned; chunks are usually large
+  let i = 0;
+  const n = b.length;
+  if ((b.byteOffset & 7) === 0) {
+    const w = new BigUint64Array(b.buffer, b.byteOffset, n >>> 3);
+    for (; i < w.length; i++) if (w[i] !== 0n) return false;
+    i <<= 3;
+  }
+  for (; i < n; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** A temporary file next to `path`, renamed into place on success. */
+async function openTemp(path: string): Promise<{ fh: FileHandle; tmp: string }> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(4).toString('hex')}`);
+  try {
+    return { fh: await open(tmp, 'wx+', 0o644), tmp };
+  } catch (e) {
+    throw new ErofsError('EACCES', `cannot create the output: ${(e as Error).message}`, path, { cause: e });
+  }
+}
+
+/** Sequential writer with a buffer, for the metadata area. */
+class SeqWriter {
+  private buf = Buffer.alloc(1 << 20);
+  private used = 0;
+  constructor(private fh: FileHandle, private pos: number) {}
+  async write(b: Uint8Array): Promise<void> {
+    if (this.used + b.length > this.buf.length) await this.flush();
+    if (b.length > this.buf.length) {
+      await writeAll(this.fh, b, this.pos);
+      this.pos += b.length;
+      return;
+    }
+    this.buf.set(b, this.used);
+    this.used += b.length;
+  }
+  async zeros(n: number): Promise<void> {
+    while (n > 0) {
+      if (this.used === this.buf.length) await this.flush();
+      const k = Math.min(n, this.buf.length - this.used);
+      this.buf.fill(0, this.used, this.used + k);
+      this.used += k;
+      n -= k;
+    }
+  }
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    await writeAll(this.fh, this.buf.subarray(0, this.used), this.pos);
+    this.pos += this.used;
+    this.used = 0;
+  }
+}
+
+async function writeAll(fh: FileHandle, b: Uint8Array, pos: number): Promise<void> {
+  let off = 0;
+  while (off < b.length) {
+    const { bytesWritten } = await fh.write(b, off, b.length - off, pos + off);
+    if (bytesWritten <= 0) throw new ErofsError('EIO', 'short write to the image');
+    off += bytesWritten;
+  }
+}
+
+/** Reads a host file in 1 MiB pieces (one buffer, reused: consume each piece before the next). */
+async function* readHostFile(path: string, size: number): AsyncGenerator<Uint8Array> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ErofsError(code === 'ENOENT' ? 'ENOENT' : code === 'EACCES' || code === 'EPERM' ? 'EACCES' : 'EIO',
+      `cannot read: ${(e as Error).message}`, path, { cause: e });
+  }
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(READ_BUF, Math.max(size + 1, 1)));
+    let done = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+      yield buf.subarray(0, bytesRead);
+      if (done > size) break; // grew: writeData reports it
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Per-build state of chunk-based data (dedupe across files, the blob device). */
+interface ChunkStore {
+  /** sha256 + length -> start block. */
+  seen: Map<string, number>;
+  blob?: { fh: FileHandle; tmp: string; final: string; blocks: number; hash: ReturnType<typeof createHash> };
+}
+
+/**
+ * Builds one image. Create with {@link ImageWriter.create}; stream file
+ * contents with {@link writeData} (any order, before finish); then
+ * {@link finish} with the tree, which writes everything else and renames the
+ * temporary file to the output. {@link abort} (or any failure) removes it.
+ */
+export class ImageWriter {
+  readonly blksz: number;
+  private readonly opts: WriterOptions;
+  private readonly prefixes: PrefixTable;
+  private readonly headBlocks: number;
+  private readonly devtSlotoff: number;
+  private readonly prefixStart: number;
+  private nextBlk: number;
+  private chunkStore: ChunkStore | undefined;
+  private closed = false;
+  private readonly started = process.hrtime.bigint();
+  private readonly progress: ProgressFn | undefined;
+  private readonly zeroBlock: Uint8Array;
+  private readBuf: Buffer | undefined;
+  private chunkBuf: Buffer | undefined;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly tmp: string,
+    private readonly outPath: string,
+    opts: WriterOptions,
+    prefixes: PrefixTable,
+    progress: ProgressFn | undefined,
+  ) {
+    this.opts = opts;
+    this.blksz = 2 ** opts.blkszbits;
+    this.prefixes = prefixes;
+    this.progress = progress;
+    this.zeroBlock = new Uint8Array(this.blksz);
+    let off = EROFS_SUPER_OFFSET + SUPERBLOCK_BASE_SIZE;
+    this.devtSlotoff = 0;
+    if (opts.blobdev !== undefined) {
+      this.devtSlotoff = off / DEVICE_SLOT_SIZE;
+      off += DEVICE_SLOT_SIZE;
+    }
+    this.prefixStart = 0;
+    if (prefixes.prefixes.length > 0) {
+      this.prefixStart = off;
+      off += prefixTableSize(prefixes);
+    }
+    off = Math.max(off, EROFS_SUPER_OFFSET + checksumLength(opts.blkszbits));
+    this.headBlocks = Math.ceil(off / this.blksz);
+    this.nextBlk = this.headBlocks;
+  }
+
+  /** Validates `opts`, opens a temporary file next to `outPath` (and the blob device's). */
+  static async create(outPath: string, opts: WriterOptions, progress?: ProgressFn): Promise<ImageWriter> {
+    validateOptions(opts);
+    const prefixes = buildPrefixTable(opts.xattrPrefixes, opts.ishareKey);
+    const { fh, tmp } = await openTemp(outPath);
+    const w = new ImageWriter(fh, tmp, outPath, opts, prefixes, progress);
+    if (opts.chunkSize !== undefined) {
+      w.chunkStore = { seen: new Map() };
+      if (opts.blobdev !== undefined) {
+        try {
+          const b = await openTemp(opts.blobdev);
+          w.chunkStore.blob = { ...b, final: opts.blobdev, blocks: 0, hash: createHash('sha256') };
+        } catch (e) {
+          await w.abort();
+          throw e;
+        }
+      }
+    }
+    return w;
+  }
+
+  /** Removes the temporary files; the writer cannot be used afterwards. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close().catch(() => undefined);
+    await rm(this.tmp, { force: true }).catch(() => undefined);
+    const blob = this.chunkStore?.blob;
+    if (blob) {
+      await blob.fh.close().catch(() => undefined);
+      await rm(blob.tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new ErofsError('EINVAL', 'the image writer is closed');
+  }
+
+  private async writeBlocks(b: Uint8Array, blk: number): Promise<void> {
+    await writeAll(this.fh, b, blk * this.blksz);
+  }
+
+  /**
+   * Streams one regular file's content into the image and returns the
+   * FileData to put in its node. `size` is what the file must have: more or
+   * fewer bytes is an ErofsError naming `path` (a file changing while read).
+   * `xattrs` (the file's, when known) lets the writer decide now whether the
+   * last partial block can be inlined after the inode; without it a tail
+   * that turns out not to fit is copied at finish.
+   * Chunks of `stream` are consumed before the next is requested, so a
+   * producer may reuse its buffer. Any failure aborts the whole writer (the
+   * temporary image is removed): an image with a hole in it is never kept.
+   */
+  async writeData(stream: ByteStream, size: number, path: string, xattrs?: ReadonlyMap<string, Uint8Array>): Promise<FileData & { kind: 'written' }> {
+    this.check();
+    if (!Number.isSafeInteger(size) || size < 0) throw new ErofsError('EINVAL', `bad file size ${size}`, path);
+    try {
+      const data = this.opts.chunkSize !== undefined && size > 0
+        ? await this.writeChunked(stream, size, path)
+        : await this.writeFlat(stream, size, path, this.inlineRoom(size, xattrs, path));
+      const handle: WrittenHandle = { writer: this, data };
+      return { kind: 'written', handle };
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  /** Whether a flat file's tail can go inline, judged with an extended inode and all xattrs inline. */
+  private inlineRoom(size: number, xattrs: ReadonlyMap<string, Uint8Array> | undefined, path: string): boolean {
+    const tail = size % this.blksz;
+    if (!this.opts.inlineData || tail === 0) return false;
+    const items: XattrItem[] = [];
+    if (xattrs && (this.opts.xattrTolerance ?? 2) >= 0) {
+      for (const [k, v] of xattrs) items.push(makeXattrItem(k, v, this.prefixes, path));
+    }
+    if (this.prefixes.ishareIndex !== undefined && size > 0) items.push(this.fingerprintItem(new Uint8Array(FINGERPRINT_SIZE), path));
+    return INODE_EXTENDED_SIZE + ibodySizeAllInline(items) + tail <= this.blksz;
+  }
+
+  private fingerprintItem(value: Uint8Array, path: string): XattrItem {
+    return makeXattrItem(this.opts.ishareKey!, value, this.prefixes, path, true);
+  }
+
+  private async writeFlat(stream: ByteStream, size: number, path: string, keepTail: boolean): Promise<WrittenData> {
+    const bs = this.blksz;
+    const fullBytes = keepTail ? size - (size % bs) : size;
+    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
+    const startBlk = size > 0 && fullBytes > 0 ? this.nextBlk : -1;
+    const base = startBlk * bs;
+    let tail: Uint8Array | null = keepTail ? new Uint8Array(size - fullBytes) : null;
+    let done = 0;
+    for await (const chunk of stream) {
+      if (chunk.length === 0) continue;
+      if (done + chunk.length > size) throw changed(path, size, 'grew');
+      hash?.update(chunk);
+      let c = chunk;
+      if (done < fullBytes) {
+        const n = Math.min(c.length, fullBytes - done);
+        await writeAll(this.fh, c.subarray(0, n), base + done);
+        done += n;
+        c = c.subarray(n);
+      }
+      if (c.length > 0) {
+        tail!.set(c, done - fullBytes);
+        done += c.length;
+      }
+    }
+    if (done !== size) throw changed(path, size, 'shrank');
+    const blocks = Math.ceil(fullBytes / bs);
+    if (blocks > 0) {
+      const pad = blocks * bs - fullBytes;
+      if (pad > 0) await writeAll(this.fh, this.zeroBlock.subarray(0, pad), base + fullBytes);
+      this.nextBlk += blocks;
+    }
+    if (tail && tail.length === 0) tail = null;
+    return { layout: 'flat', size, startBlk, blocks, tail, digest: hash ? new Uint8Array(hash.digest()) : null };
+  }
+
+  private async writeChunked(stream: ByteStream, size: number, path: string): Promise<WrittenData> {
+    const store = this.chunkStore!;
+    const cs = this.opts.chunkSize!;
+    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
+    this.chunkBuf ??= Buffer.allocUnsafe(cs);
+    const buf = this.chunkBuf;
+    const chunks: number[] = [];
+    let fill = 0;
+    let done = 0;
+    const flush = async (): Promise<void> => {
+      const piece = buf.subarray(0, fill);
+      fill = 0;
+      if (isZero(piece)) {
+        chunks.push(-1);
+        return;
+      }
+      const key = createHash('sha256').update(piece).digest('base64') + piece.length;
+      const hit = store.seen.get(key);
+      if (hit !== undefined) {
+        chunks.push(hit);
+        return;
+      }
+      const blocks = Math.ceil(piece.length / this.blksz);
+      const pad = blocks * this.blksz - piece.length;
+      let blk: number;
+      if (store.blob) {
+        blk = store.blob.blocks;
+        await writeAll(store.blob.fh, piece, blk * this.blksz);
+        store.blob.hash.update(piece);
+        if (pad > 0) {
+          await writeAll(store.blob.fh, this.zeroBlock.subarray(0, pad), blk * this.blksz + piece.length);
+          store.blob.hash.update(this.zeroBlock.subarray(0, pad));
+        }
+        store.blob.blocks += blocks;
+      } else {
+        blk = this.nextBlk;
+        await writeAll(this.fh, piece, blk * this.blksz);
+        if (pad > 0) await writeAll(this.fh, this.zeroBlock.subarray(0, pad), blk * this.blksz + piece.length);
+        this.nextBlk += blocks;
+      }
+      store.seen.set(key, blk);
+      chunks.push(blk);
+    };
+    for await (const chunk of stream) {
+      if (done + chunk.length > size) throw changed(path, size, 'grew');
+      hash?.update(chunk);
+      done += chunk.length;
+      let c = chunk;
+      while (c.length > 0) {
+        const n = Math.min(c.length, cs - fill);
+        buf.set(c.subarray(0, n), fill);
+        fill += n;
+        c = c.subarray(n);
+        if (fill === cs) await flush();
+      }
+    }
+    if (done !== size) throw changed(path, size, 'shrank');
+    if (fill > 0) await flush();
+    return {
+      layout: 'chunked', size, chunkBits: Math.log2(cs) - this.opts.blkszbits, chunks,
+      deviceId: store.blob ? 1 : 0, digest: hash ? new Uint8Array(hash.digest()) : null,
+    };
+  }
+
+  /** Writes a file whose node data is not 'written' yet (host path or bytes). */
+  private async writePending(node: InodeNode, path: string, xattrs: ReadonlyMap<string, Uint8Array>): Promise<WrittenData> {
+    const size = node.size ?? 0;
+    const data = node.data;
+    let stream: ByteStream;
+    if (!data || size === 0) stream = [];
+    else if (data.kind === 'path') stream = readHostFile(data.path, size);
+    else if (data.kind === 'bytes') stream = [data.bytes];
+    else throw new ErofsError('EINVAL', 'file data written by another image writer', path);
+    const where = data?.kind === 'path' ? data.path : path;
+    const fd = await this.writeData(stream, size, where, xattrs);
+    return (fd.handle as WrittenHandle).data;
+  }
+
+  /**
+   * Writes everything not written yet (files given by path or bytes, in tree
+   * order), then directories, xattrs, inodes and the superblock, and renames
+   * the temporary file to the output path. The writer is closed afterwards.
+   */
+  async finish(root: InodeNode): Promise<BuildSummary> {
+    this.check();
+    try {
+      return await this.finishInner(root);
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  private async finishInner(root: InodeNode): Promise<BuildSummary> {
+    const o = this.opts;
+    const bs = this.blksz;
+    if (root.type !== 'dir') throw new ErofsError('ENOTDIR', 'the root of the tree is not a directory', '/');
+    const inos = collectInodes(root, o.dotOmitted);
+
+    // xattrs, then the shared area
+    const tolerance = o.xattrTolerance ?? 2;
+    for (const ino of inos) {
+      if (tolerance < 0) continue;
+      const names = [...ino.node.xattrs.keys()].sort();
+      for (const n of names) ino.xattrs.push(makeXattrItem(n, ino.node.xattrs.get(n)!, this.prefixes, ino.path));
+    }
+
+    // file data not streamed yet, in tree order
+    const files = inos.filter((i) => i.node.type === 'file');
+    const bytesTotal = files.reduce((n, i) => n + (i.node.size ?? 0), 0);
+    let bytesDone = 0;
+    let filesDone = 0;
+    let lastReport = 0;
+    for (const ino of files) {
+      const d = ino.node.data;
+      if (d?.kind === 'written') {
+        const h = d.handle as WrittenHandle;
+        if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
+        ino.data = h.data;
+      } else {
+        ino.data = await this.writePending(ino.node, ino.path, tolerance >= 0 ? ino.node.xattrs : new Map());
+      }
+      bytesDone += ino.data.size;
+      filesDone++;
+      if (this.progress) {
+        const now = Date.now();
+        if (now - lastReport > 100 || filesDone === files.length) {
+          lastReport = now;
+          this.progress({ filesDone, filesTotal: files.length, bytesDone, bytesTotal, path: ino.path });
+        }
+      }
+      ino.size = ino.data.size;
+      if (ino.data.digest) {
+        const v = new Uint8Array(FINGERPRINT_SIZE);
+        v.set(FINGERPRINT_PREFIX);
+        v.set(ino.data.digest, FINGERPRINT_PREFIX.length);
+        ino.xattrs.push(this.fingerprintItem(v, ino.path));
+      }
+    }
+
+    const shared = planSharedArea(inos.map((i) => i.xattrs), tolerance);
+    for (const ino of inos) ino.ibody = planIbody(ino.xattrs, shared, o.xattrNameFilter);
+
+    // directory and symlink contents (sizes now; nids later)
+    for (const ino of inos) {
+      if (ino.node.type === 'dir') ino.size = dirSize(ino.dirents!.map((e) => e.name.length), bs);
+      else if (ino.node.type === 'symlink') {
+        ino.content = ino.node.target ?? new Uint8Array(0);
+        ino.size = ino.content.length;
+        if (ino.size === 0) throw new ErofsError('EINVAL', 'empty symlink target', ino.path);
+      }
+    }
+
+    const { epoch, fixedNsec } = chooseEpoch(inos.map((i) => i.node.mtime));
+    const is48 = o.is48bit || o.dotOmitted;
+
+    // inode form and data layout; late blocks allocated in inode order
+    let lateBlk = this.nextBlk;
+    const relocations: Array<{ ino: Ino; from: number; blocks: number }> = [];
+    for (const ino of inos) {
+      ino.extended = needsExtended(ino, o, epoch, fixedNsec);
+      const isize = ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
+      const room = bs - isize - ino.ibody!.size;
+      const t = ino.node.type;
+      if (t === 'file') {
+        const d = ino.data!;
+        if (d.layout === 'chunked') {
+          ino.datalayout = DataLayout.CHUNK_BASED;
+        } else if (d.tail) {
+          if (d.tail.length <= room) {
+            ino.datalayout = DataLayout.FLAT_INLINE;
+            ino.inlineTail = d.tail;
+          } else {
+            // the tail was kept for inlining but does not fit: move the whole file
+            ino.datalayout = DataLayout.FLAT_PLAIN;
+            ino.lateBlk = lateBlk;
+            ino.lateBlocks = d.blocks + 1;
+            relocations.push({ ino, from: d.startBlk, blocks: d.blocks });
+            lateBlk += ino.lateBlocks;
+          }
+        } else {
+          ino.datalayout = DataLayout.FLAT_PLAIN;
+        }
+      } else if (t === 'dir' || t === 'symlink') {
+        const tailLen = ino.size % bs;
+        const inline = o.inlineData && tailLen > 0 && tailLen <= room;
+        ino.datalayout = inline ? DataLayout.FLAT_INLINE : DataLayout.FLAT_PLAIN;
+        ino.lateBlocks = inline ? Math.floor(ino.size / bs) : Math.ceil(ino.size / bs);
+        if (ino.lateBlocks > 0) {
+          ino.lateBlk = lateBlk;
+          lateBlk += ino.lateBlocks;
+        }
+      } else {
+        ino.datalayout = DataLayout.FLAT_PLAIN;
+      }
+    }
+
+    // shared xattrs, then the metadata area
+    const xattrBlk = lateBlk;
+    const sharedBytes = encodeSharedArea(shared);
+    const metaBlk = xattrBlk + Math.ceil(sharedBytes.length / bs);
+    let pos = 1 << EROFS_ISLOTBITS; // slot 0 unused: no inode gets nid 0
+    for (const ino of inos) {
+      const isize = ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
+      const fixed = isize + ino.ibody!.size;
+      const trailer = (start: number): { size: number; idxOff: number } => {
+        const d = ino.data;
+        if (d?.layout === 'chunked') {
+          const unit = chunkUnit(d, o);
+          const idxStart = Math.ceil((start + fixed) / unit) * unit;
+          return { size: idxStart - start + d.chunks.length * unit, idxOff: idxStart - start };
+        }
+        return { size: fixed + (ino.datalayout === DataLayout.FLAT_INLINE ? ino.size % bs : 0), idxOff: 0 };
+      };
+      let tr = trailer(pos);
+      const blockLeft = bs - (pos % bs);
+      if (tr.size > blockLeft && pos % bs !== 0) {
+        // keep a record inside one block (an inline tail must not cross one; and
+        // a block boundary never splits an inode); long records start a block
+        pos = Math.ceil(pos / bs) * bs;
+        tr = trailer(pos);
+      }
+      ino.pos = pos;
+      ino.recSize = tr.size;
+      ino.idxOff = tr.idxOff;
+      ino.nid = BigInt(pos >> EROFS_ISLOTBITS);
+      pos += Math.ceil(tr.size / 32) * 32;
+    }
+    const metaBytes = pos;
+    const totalBlocks = metaBlk + Math.ceil(metaBytes / bs);
+    const rootIno = inos[0]!;
+    if (!is48 && rootIno.nid > 0xffffn) throw new ErofsError('EFBIG', 'root nid does not fit in 16 bits');
+    if (!is48 && totalBlocks > U32_MAX) throw new ErofsError('EFBIG', 'image over 2^32 blocks needs -E48bit');
+
+    // late data: relocated files, directories, symlinks
+    for (const r of relocations) {
+      const d = r.ino.data as Extract<WrittenData, { layout: 'flat' }>;
+      const buf = Buffer.allocUnsafe(Math.min(READ_BUF, Math.max(bs, r.blocks * bs)));
+      for (let b = 0; b < r.blocks;) {
+        const n = Math.min(r.blocks - b, buf.length / bs);
+        const { bytesRead } = await this.fh.read(buf, 0, n * bs, (r.from + b) * bs);
+        if (bytesRead !== n * bs) throw new ErofsError('EIO', 'short read while moving data', r.ino.path);
+        await this.writeBlocks(buf.subarray(0, n * bs), r.ino.lateBlk + b);
+        b += n;
+      }
+      const last = new Uint8Array(bs);
+      last.set(d.tail!);
+      await this.writeBlocks(last, r.ino.lateBlk + r.blocks);
+    }
+    for (const ino of inos) {
+      const t = ino.node.type;
+      if (t !== 'dir' && t !== 'symlink') continue;
+      if (t === 'dir') {
+        const entries: DirEntryOut[] = ino.dirents!.map((e) => {
+          const target = e.kind === 'self' ? ino : e.kind === 'parent' ? (ino.parent ?? ino) : e.ino!;
+          return { name: e.name, nid: target.nid, fileType: fileType(target.node.type) };
+        });
+        ino.content = encodeDir(entries, bs, ino.size);
+      }
+      const c = ino.content!;
+      const inBlocks = ino.datalayout === DataLayout.FLAT_INLINE ? Math.floor(c.length / bs) * bs : c.length;
+      if (inBlocks > 0) {
+        const padded = new Uint8Array(ino.lateBlocks * bs);
+        padded.set(c.subarray(0, inBlocks));
+        await this.writeBlocks(padded, ino.lateBlk);
+      }
+      if (ino.datalayout === DataLayout.FLAT_INLINE) ino.inlineTail = c.subarray(inBlocks);
+      if (t === 'dir') ino.content = undefined; // not needed any more
+    }
+    if (sharedBytes.length > 0) {
+      const padded = new Uint8Array(Math.ceil(sharedBytes.length / bs) * bs);
+      padded.set(sharedBytes);
+      await this.writeBlocks(padded, xattrBlk);
+    }
+
+    // the metadata area
+    const meta = new SeqWriter(this.fh, metaBlk * bs);
+    let at = 0;
+    let anyChunked = false;
+    let anyFilter = false;
+    let inoNum = 1;
+    for (const ino of inos) {
+      if (ino.pos > at) await meta.zeros(ino.pos - at);
+      const rec = new Uint8Array(Math.ceil(ino.recSize / 32) * 32);
+      const isize = this.encodeInodeRecord(ino, rec, o, epoch, inoNum++, is48);
+      if (ino.ibody!.size > 0) {
+        encodeIbody(ino.ibody!, rec, isize);
+        if (ino.ibody!.filter !== 0) anyFilter = true;
+      }
+      const after = isize + ino.ibody!.size;
+      const d = ino.data;
+      if (d?.layout === 'chunked') {
+        anyChunked = true;
+        this.encodeChunkIndexes(d, rec, ino.idxOff, o);
+      } else if (ino.inlineTail) {
+        rec.set(ino.inlineTail, after);
+      }
+      await meta.write(rec);
+      at = ino.pos + rec.length;
+    }
+    await meta.zeros(totalBlocks * bs - metaBlk * bs - at);
+    await meta.flush();
+
+    // the blob device
+    let blobBlocks = 0;
+    let blobTag: Uint8Array | undefined;
+    const blob = this.chunkStore?.blob;
+    if (blob) {
+      blobBlocks = blob.blocks;
+      blobTag = new TextEncoder().encode(blob.hash.digest('hex'));
+      await blob.fh.truncate(blob.blocks * bs);
+    }
+
+    // head: superblock, device table, prefix table
+    const head = new Uint8Array(this.headBlocks * bs);
+    const sb = emptySuperblock(o.blkszbits);
+    sb.featureCompat = FeatureCompat.MTIME
+      | (o.sbChecksum ? FeatureCompat.SB_CHKSUM : 0)
+      | (anyFilter ? FeatureCompat.XATTR_FILTER : 0)
+      | (this.prefixes.prefixes.length > 0 ? FeatureCompat.PLAIN_XATTR_PFX : 0)
+      | (this.prefixes.ishareIndex !== undefined ? FeatureCompat.ISHARE_XATTRS : 0);
+    sb.featureIncompat = (anyChunked ? FeatureIncompat.CHUNKED_FILE : 0)
+      | (blob ? FeatureIncompat.DEVICE_TABLE : 0)
+      | (this.prefixes.prefixes.length > 0 ? FeatureIncompat.XATTR_PREFIXES : 0)
+      | (is48 ? FeatureIncompat['48BIT'] : 0);
+    const rootNid = rootIno.nid;
+    if (rootNid > 0xffffn || totalBlocks > U32_MAX) {
+      sb.rootnid2b = Math.floor(totalBlocks / 0x100000000);
+      sb.rootnid8b = rootNid;
+    } else {
+      sb.rootnid2b = Number(rootNid);
+    }
+    sb.inos = BigInt(inos.length);
+    sb.epoch = epoch;
+    sb.fixedNsec = fixedNsec;
+    const bt = o.buildTime.sec - epoch;
+    sb.buildTime = bt >= 0n && bt <= BigInt(U32_MAX) ? Number(bt) : 0;
+    sb.blocksLo = totalBlocks >>> 0;
+    sb.metaBlkaddr = metaBlk;
+    sb.xattrBlkaddr = xattrBlk;
+    sb.uuid = o.uuid;
+    const vol = new TextEncoder().encode(o.volumeName);
+    sb.volumeName = new Uint8Array(16);
+    sb.volumeName.set(vol.subarray(0, 15));
+    sb.extraDevices = blob ? 1 : 0;
+    sb.devtSlotoff = this.devtSlotoff;
+    sb.xattrPrefixCount = this.prefixes.prefixes.length;
+    sb.xattrPrefixStart = this.prefixStart / 4;
+    sb.ishareXattrPrefixId = this.prefixes.ishareIndex ?? 0;
+    encodeSuperblock(sb, head, EROFS_SUPER_OFFSET);
+    head.fill(0, EROFS_SUPER_OFFSET + SUPERBLOCK_BASE_SIZE, EROFS_SUPER_OFFSET + 144);
+    if (blob) {
+      encodeDeviceSlot({ tag: blobTag!, blocks: blobBlocks, uniaddr: 0 }, head, this.devtSlotoff * DEVICE_SLOT_SIZE);
+    }
+    if (this.prefixes.prefixes.length > 0) encodePrefixTable(this.prefixes, head, this.prefixStart);
+    if (o.sbChecksum) {
+      put32(head, EROFS_SUPER_OFFSET + 4, superblockChecksum(head.subarray(EROFS_SUPER_OFFSET), o.blkszbits));
+    }
+    await this.writeBlocks(head, 0);
+    // gaps between written ranges read back as zeros: no stale bytes anywhere
+    await this.fh.truncate(totalBlocks * bs);
+    await this.fh.close();
+    this.closed = true;
+    if (blob) {
+      await blob.fh.close();
+      await rename(blob.tmp, blob.final);
+    }
+    await rename(this.tmp, this.outPath);
+
+    return {
+      inodes: inos.length,
+      blocks: totalBlocks,
+      bytes: totalBlocks * bs,
+      files: files.length,
+      fingerprinted: files.filter((f) => f.data?.digest).length,
+      dataBytes: bytesTotal,
+      seconds: Number(process.hrtime.bigint() - this.started) / 1e9,
+    };
+  }
+
+  private encodeInodeRecord(ino: Ino, rec: Uint8Array, o: WriterOptions, epoch: bigint, inoNum: number, is48: boolean): number {
+    const t = ino.node.type;
+    let iu = 0;
+    let startBlk = -1; // flat layouts
+    const d = ino.data;
+    if (t === 'chardev' || t === 'blockdev') {
+      iu = encodeDev(ino.node.rdev?.major ?? 0, ino.node.rdev?.minor ?? 0);
+    } else if (d?.layout === 'chunked') {
+      iu = chunkFormat(d, o);
+    } else {
+      if (ino.lateBlk >= 0 && ino.lateBlocks > 0) startBlk = ino.lateBlk;
+      else if (d?.layout === 'flat' && d.startBlk >= 0 && d.blocks > 0) startBlk = d.startBlk;
+      iu = startBlk >= 0 ? startBlk >>> 0 : EROFS_NULL_ADDR;
+    }
+    const hi = startBlk >= 0 ? Math.floor(startBlk / 0x100000000) : -1;
+    if (hi > 0 && (!is48 || (!ino.extended && (t === 'dir' || ino.nlink !== 1)))) {
+      throw new ErofsError('EFBIG', 'block address over 32 bits needs -E48bit (and an extended inode)', ino.path);
+    }
+    let format = 0;
+    let nb = 0;
+    if (t === 'dir' && o.dotOmitted) format |= 1 << EROFS_I_DOT_OMITTED_BIT;
+    if (ino.extended) {
+      if (is48 && d?.layout !== 'chunked' && t !== 'chardev' && t !== 'blockdev' && t !== 'fifo' && t !== 'socket') {
+        nb = hi < 0 ? 0xffff : hi;
+      }
+    } else if (hi > 0) {
+      format |= 1 << EROFS_I_NLINK_1_BIT; // compact + 48-bit address: nlink is 1, i_nb holds the high bits
+      nb = hi;
+    } else {
+      nb = ino.nlink;
+    }
+    const di: DiskInode = {
+      version: ino.extended ? 1 : 0,
+      format,
+      datalayout: ino.datalayout,
+      xattrIcount: ino.ibody!.size === 0 ? 0 : (ino.ibody!.size - 12) / 4 + 1,
+      mode: ino.mode,
+      nb,
+      size: ino.size,
+      mtime: ino.extended ? ino.node.mtime.sec : ino.node.mtime.sec - epoch,
+      mtimeNsec: ino.node.mtime.nsec,
+      iu,
+      ino: inoNum,
+      uid: ino.node.uid,
+      gid: ino.node.gid,
+      nlink: ino.nlink,
+    };
+    encodeInode(di, rec, 0);
+    return ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
+  }
+
+  private encodeChunkIndexes(d: Extract<WrittenData, { layout: 'chunked' }>, rec: Uint8Array, off: number, o: WriterOptions): void {
+    const unit = chunkUnit(d, o);
+    for (let i = 0; i < d.chunks.length; i++) {
+      const blk = d.chunks[i]!;
+      const p = off + i * unit;
+      if (unit === EROFS_BLOCK_MAP_ENTRY_SIZE) {
+        put32(rec, p, blk < 0 ? EROFS_NULL_ADDR : blk >>> 0);
+      } else if (blk < 0) {
+        encodeChunkIndex({ startblkHi: 0, deviceId: 0, startblkLo: EROFS_NULL_ADDR }, rec, p);
+      } else {
+        encodeChunkIndex({ startblkHi: Math.floor(blk / 0x100000000), deviceId: d.deviceId, startblkLo: blk >>> 0 }, rec, p);
+      }
+    }
+  }
+}
+
+function changed(path: string, size: number, how: string): ErofsError {
+  return new ErofsError('EIO', `file ${how} while being read (expected ${size} bytes)`, path);
+}
+
+function chunkUnit(d: Extract<WrittenData, { layout: 'chunked' }>, o: WriterOptions): number {
+  return d.deviceId !== 0 || o.forceChunkIndexes || (!o.forceInodeBlockmap && d.chunks.some((c) => c > U32_MAX - 1))
+    ? CHUNK_INDEX_SIZE
+    : EROFS_BLOCK_MAP_ENTRY_SIZE;
+}
+
+function chunkFormat(d: Extract<WrittenData, { layout: 'chunked' }>, o: WriterOptions): number {
+  let f = d.chunkBits;
+  if (chunkUnit(d, o) === CHUNK_INDEX_SIZE) f |= EROFS_CHUNK_FORMAT_INDEXES;
+  if (d.chunks.some((c) => c > U32_MAX - 1)) f |= EROFS_CHUNK_FORMAT_48BIT;
+  return f;
+}
+
+/** Compact unless a field does not fit (or the options force a form). */
+function needsExtended(ino: Ino, o: WriterOptions, epoch: bigint, fixedNsec: number): boolean {
+  if (o.forceInodeVersion === 'extended') return true;
+  const n = ino.node;
+  if (n.uid > 0xffff || n.gid > 0xffff || ino.nlink > 0xffff || ino.size > U32_MAX) return true;
+  const rel = n.mtime.sec - epoch;
+  if (rel < 0n || rel > BigInt(U32_MAX) || n.mtime.nsec !== fixedNsec) return true;
+  return false;
+}
+
+/**
+ * The inodes of a tree in depth-first order of sorted names (root first):
+ * the order of nids, data and inode numbers. A node met again is a hard link.
+ */
+function collectInodes(root: InodeNode, dotOmitted: boolean): Ino[] {
+  const seen = new Map<InodeNode, Ino>();
+  const out: Ino[] = [];
+  const mk = (node: InodeNode, path: string): Ino => {
+    const ino: Ino = {
+      node, path, mode: modeType(node.type) | (node.mode & 0o7777), nlink: 0, xattrs: [], size: 0,
+      extended: false, datalayout: 0, lateBlk: -1, lateBlocks: 0, inlineTail: null, nid: 0n, pos: 0, recSize: 0, idxOff: 0,
+    };
+    if (node.type === 'file') ino.size = node.size ?? 0;
+    seen.set(node, ino);
+    out.push(ino);
+    return ino;
+  };
+  const visitDir = (dir: Ino): void => {
+    const children = [...(dir.node.entries ?? new Map()).values()].sort((a, b) => compareNames(a.name, b.name));
+    const dirents: NonNullable<Ino['dirents']> = [];
+    if (!dotOmitted) dirents.push({ name: DOT, ino: null, kind: 'self' });
+    dirents.push({ name: DOTDOT, ino: null, kind: 'parent' });
+    let subdirs = 0;
+    const toVisit: Ino[] = [];
+    for (const { name, node } of children) {
+      if (name.length === 0 || name.length > 255 || name.includes(0x2f) || name.includes(0)) {
+        throw new ErofsError(name.length > 255 ? 'ENAMETOOLONG' : 'EINVAL', 'bad file name', `${dir.path}/${dec.decode(name)}`);
+      }
+      if ((name.length === 1 && name[0] === 0x2e) || (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e)) {
+        throw new ErofsError('EINVAL', 'a directory entry named . or ..', dir.path);
+      }
+      const path = `${dir.path === '/' ? '' : dir.path}/${dec.decode(name)}`;
+      let ino = seen.get(node);
+      if (ino) {
+        if (node.type === 'dir') throw new ErofsError('EINVAL', 'a directory appears twice in the tree', path);
+      } else {
+        ino = mk(node, path);
+        if (node.type === 'dir') {
+          ino.parent = dir;
+          toVisit.push(ino);
+        }
+      }
+      if (node.type === 'dir') subdirs++;
+      else ino.nlink++;
+      dirents.push({ name, ino, kind: 'child' });
+    }
+    dirents.sort((a, b) => compareNames(a.name, b.name));
+    dir.dirents = dirents;
+    dir.nlink = 2 + subdirs;
+    for (const c of toVisit) visitDir(c);
+  };
+  const r = mk(root, '/');
+  visitDir(r);
+  return out;
+}
+
+/** Rejects option values the format cannot express. */
+export function validateOptions(o: WriterOptions): void {
+  if (!Number.isInteger(o.blkszbits) || o.blkszbits < 9 || o.blkszbits > 16) {
+    throw new ErofsError('EINVAL', `block size 2^${o.blkszbits} not supported (512..65536)`);
+  }
+  if (o.uuid.length !== 16) throw new ErofsError('EINVAL', 'the UUID must be 16 bytes');
+  if (new TextEncoder().encode(o.volumeName).length > 15) throw new ErofsError('EINVAL', 'volume label over 15 bytes');
+  if (o.chunkSize !== undefined) {
+    const cs = o.chunkSize;
+    if (!Number.isInteger(cs) || cs < 2 ** o.blkszbits || (cs & (cs - 1)) !== 0 || Math.log2(cs) - o.blkszbits > 31) {
+      throw new ErofsError('EINVAL', `chunk size ${cs} must be a power of two >= the block size`);
+    }
+    if (cs > 1 << 30) throw new ErofsError('EINVAL', `chunk size ${cs} over 1 GiB not supported`);
+  }
+  if (o.blobdev !== undefined && o.chunkSize === undefined) throw new ErofsError('EINVAL', '--blobdev needs --chunksize');
+  if (o.blobdev !== undefined && o.forceInodeBlockmap) {
+    throw new ErofsError('EINVAL', 'a blob device needs chunk indexes (not -E force-inode-blockmap)');
+  }
+  if (o.forceInodeBlockmap && o.forceChunkIndexes) {
+    throw new ErofsError('EINVAL', 'force-inode-blockmap and force-chunk-indexes exclude each other');
+  }
+}
+
+/** The mtimes of a tree, for tests. */
+export function treeMtimes(root: InodeNode): Timestamp[] {
+  return collectInodes(root, false).map((i) => i.node.mtime);
+}
