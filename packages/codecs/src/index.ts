@@ -1,1 +1,35 @@
-export {};
+/**
+ * @erofs/codecs: the compression algorithms EROFS uses, in plain TypeScript
+ * over Uint8Array so they run in a browser too. Node-only fast paths (zlib)
+ * and the zstd encoder live in `@erofs/codecs/node`.
+ */
+export { lz4Decompress, skipZeroPadding, type Lz4DecompressOptions } from './lz4-decode.js';
+export {
+  lz4Compress,
+  lz4CompressBound,
+  lz4CompressDestSize,
+  lz4hcCompress,
+  lz4hcCompressDestSize,
+  type DestSizeResult,
+} from './lz4-encode.js';
+export { microLzmaDecompress, type MicroLzmaDecompressOptions } from './microlzma.js';
+export {
+  deflateCompress,
+  deflateCompressDestSize,
+  deflateDecompress,
+  type DeflateDecompressOptions,
+  type DeflateLevel,
+} from './deflate.js';
+export { zstdDecompress, zstdFrameInfo, type ZstdDecompressOptions, type ZstdFrameInfo } from './zstd.js';
+export { searchDestSize, type DestSizeSearchOptions, type DestSizeSearchResult } from './destsize.js';
+export {
+  getCodec,
+  lookupCodec,
+  portableCodecs,
+  Z_EROFS_COMPRESSION_DEFLATE,
+  Z_EROFS_COMPRESSION_LZ4,
+  Z_EROFS_COMPRESSION_LZMA,
+  Z_EROFS_COMPRESSION_ZSTD,
+  type Codec,
+  type CodecDecompressOptions,
+} from './registry.js';
