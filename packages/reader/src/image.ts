@@ -1,3 +1,4 @@
+import type { Codec } from '@erofs/codecs';
 import {
   CHUNK_INDEX_SIZE, DataLayout, EROFS_BLOCK_MAP_ENTRY_SIZE, EROFS_CHUNK_FORMAT_48BIT, EROFS_CHUNK_FORMAT_INDEXES,
   EROFS_NULL_ADDR, EROFS_XATTR_LONG_PREFIX, ErofsError, FeatureCompat, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
@@ -51,6 +52,11 @@ export interface OpenOptions {
   devices?: DeviceSources;
   /** Metadata blocks kept in memory (default 1024). */
   cacheBlocks?: number;
+  /**
+   * Decoders by EROFS algorithm id (default: @erofs/codecs' portable ones);
+   * `@erofs/reader/node` passes @erofs/codecs/node's, which use zlib.
+   */
+  decoders?: readonly Codec[];
 }
 
 /** A place metadata is read from: the primary device, or the metabox inode's data. */
@@ -374,6 +380,7 @@ export class Image {
       u1: this.sb.u1,
       cfgs: this.sb.cfgs,
       packedNid: this.sb.packedNid,
+      ...(this.opts.decoders ? { decoders: this.opts.decoders } : {}),
       readData: (pos, len) => this.readDevice(0, pos, len, 'compressed data'),
       readPacked: async (pos, len) => {
         const pk = this.packedInode();

@@ -6,6 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { fstatSync, read as fsRead } from 'node:fs';
 import { Readable } from 'node:stream';
 import { ErofsError } from '@erofs/format';
+import { nodeCodecs } from '@erofs/codecs/node';
 import type { BlockSource, FileRef, Image, ReadStreamOptions } from '../index.js';
 
 /**
@@ -67,7 +68,7 @@ export async function openImageFile(file: string | number, opts?: import('../ind
   const { openImage } = await import('../index.js');
   const src = await fileSource(file);
   try {
-    return await openImage(src, opts);
+    return await openImage(src, { decoders: nodeCodecs, ...opts });
   } catch (e) {
     await src.close?.();
     throw e;
