@@ -25,10 +25,17 @@ import {
   EROFS_CHUNK_FORMAT_INDEXES, EROFS_I_DOT_OMITTED_BIT, EROFS_I_NLINK_1_BIT, EROFS_ISLOTBITS, EROFS_NULL_ADDR,
   EROFS_SUPER_OFFSET, ErofsError, FeatureCompat, FeatureIncompat, FileType, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, SUPERBLOCK_BASE_SIZE, checksumLength,
-  emptySuperblock, encodeChunkIndex, encodeDev, encodeDeviceSlot, encodeInode, encodeSuperblock, put32,
+  emptySuperblock, encodeChunkIndex, encodeMapHeader, mapHeaderStart, MAP_HEADER_SIZE, ZAdvise, encodeDev, encodeDeviceSlot, encodeInode, encodeSuperblock, put32,
   superblockChecksum, type DiskInode,
 } from '@erofs/format';
+import { availableParallelism } from 'node:os';
 import { compareNames, dirSize, encodeDir, type DirEntryOut } from './dir.js';
+import {
+  buildIndexes, compactIndexSize, encodeCompactIndexes, encodeFullIndexes, fullIndexSize, type FileExtent,
+} from './compress/indexes.js';
+import { CompressionPlan, type FileCompression } from './compress/plan.js';
+import { CompressPool } from './compress/pool.js';
+import type { SegmentResult } from './compress/segment.js';
 import { chooseEpoch } from './epoch.js';
 import type { BuildSummary, ProgressFn, WriterOptions } from './options.js';
 import type { FileData, InodeNode, Timestamp } from './tree.js';
@@ -58,6 +65,19 @@ export type WrittenData =
       blocks: number;
       /** The last partial block's bytes, kept for inlining; null when written (or none). */
       tail: Uint8Array | null;
+      digest: Uint8Array | null;
+    }
+  | {
+      layout: 'compressed';
+      size: number;
+      /** First block of the file's pclusters (contiguous, in file order). */
+      startBlk: number;
+      /** Blocks written at startBlk (the inline pcluster excluded). */
+      blocks: number;
+      extents: FileExtent[];
+      algorithmId: number;
+      /** The tail pcluster stored inline after the indexes (ztailpacking), or null. */
+      idata: Uint8Array | null;
       digest: Uint8Array | null;
     }
   | {
@@ -107,8 +127,68 @@ interface Ino {
   /** Byte offset of the record in the metadata area. */
   pos: number;
   recSize: number;
-  /** Byte offset (from pos) of the chunk indexes, when chunk-based. */
+  /** Byte offset (from pos) of the chunk indexes, when chunk-based; of the map header when compressed. */
   idxOff: number;
+}
+
+/** Stream files kept in memory (for the uncompressed fallback) up to this size. */
+const KEEP_FOR_FALLBACK = 4 << 20;
+
+/** Segments of one file on their way through the compression pool, in order. */
+class ZJob {
+  readonly segs: Array<Promise<SegmentResult>> = [];
+  readonly lens: number[] = [];
+  finished = false;
+  failure: unknown;
+  digest: Uint8Array | null = null;
+  keep: Uint8Array[] | null = null;
+  private waiters: Array<() => void> = [];
+  push(p: Promise<SegmentResult>, len: number): void {
+    p.catch(() => undefined); // observed by the committer
+    this.segs.push(p);
+    this.lens.push(len);
+    this.wake();
+  }
+  finish(digest: Uint8Array | null): void {
+    this.digest = digest;
+    this.finished = true;
+    this.wake();
+  }
+  fail(e: unknown): void {
+    if (this.finished) return;
+    this.failure = e;
+    this.finished = true;
+    this.wake();
+  }
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+  /** Segment k, or null when the file has no more. */
+  async next(k: number): Promise<SegmentResult | null> {
+    while (k >= this.segs.length && !this.finished) await new Promise<void>((r) => this.waiters.push(r));
+    if (k < this.segs.length) return this.segs[k]!;
+    if (this.failure !== undefined) throw this.failure;
+    return null;
+  }
+}
+
+/** Bytes of source data read ahead of the image writes (back-pressure for the reader). */
+class Budget {
+  private used = 0;
+  private waiters: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async acquire(n: number): Promise<void> {
+    while (this.used > 0 && this.used + n > this.limit) await new Promise<void>((r) => this.waiters.push(r));
+    this.used += n;
+  }
+  release(n: number): void {
+    this.used -= n;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
 }
 
 function modeType(t: InodeNode['type']): number {
@@ -247,6 +327,10 @@ export class ImageWriter {
   private readonly headBlocks: number;
   private readonly devtSlotoff: number;
   private readonly prefixStart: number;
+  private readonly plan: CompressionPlan;
+  private readonly cfgsStart: number;
+  private pool: CompressPool | undefined;
+  private budget: Budget | undefined;
   private nextBlk: number;
   private chunkStore: ChunkStore | undefined;
   private closed = false;
@@ -270,8 +354,13 @@ export class ImageWriter {
     this.progress = progress;
     this.zeroBlock = new Uint8Array(this.blksz);
     let off = EROFS_SUPER_OFFSET + SUPERBLOCK_BASE_SIZE;
+    this.plan = new CompressionPlan(opts);
+    // compression configs must follow the superblock directly
+    this.cfgsStart = off;
+    off += this.plan.cfgsBytes().length;
     this.devtSlotoff = 0;
     if (opts.blobdev !== undefined) {
+      off = Math.ceil(off / DEVICE_SLOT_SIZE) * DEVICE_SLOT_SIZE;
       this.devtSlotoff = off / DEVICE_SLOT_SIZE;
       off += DEVICE_SLOT_SIZE;
     }
@@ -310,6 +399,7 @@ export class ImageWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.closePool();
     await this.fh.close().catch(() => undefined);
     await rm(this.tmp, { force: true }).catch(() => undefined);
     const blob = this.chunkStore?.blob;
@@ -317,6 +407,131 @@ export class ImageWriter {
       await blob.fh.close().catch(() => undefined);
       await rm(blob.tmp, { force: true }).catch(() => undefined);
     }
+  }
+
+  private async closePool(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    if (p) await p.close().catch(() => undefined);
+  }
+
+  private compressPool(): CompressPool {
+    if (!this.pool) {
+      const n = this.opts.workers ?? Math.min(availableParallelism(), 8);
+      if (!Number.isInteger(n) || n < 0) throw new ErofsError('EINVAL', `bad number of workers ${n}`);
+      this.pool = new CompressPool(n);
+      this.budget = new Budget(Math.max(32 << 20, (n + 2) * 2 * (4 << 20)));
+    }
+    return this.pool;
+  }
+
+  /** The compression of a file of `size` bytes at image path `imagePath`, or null to store it plainly. */
+  private compressionFor(imagePath: string, size: number): FileCompression | null {
+    if (!this.plan.enabled || size === 0) return null;
+    // one block or less never saves anything unless it may be inlined
+    if (size <= this.blksz && !this.plan.ztailpacking) return null;
+    return this.plan.forFile(imagePath.replace(/^\/+/, ''));
+  }
+
+  /**
+   * Reads a file in segments and queues them for compression. `job.keep`
+   * (when set) collects the bytes for the uncompressed fallback.
+   */
+  private async produce(job: ZJob, stream: ByteStream, size: number, path: string, fc: FileCompression): Promise<void> {
+    const pool = this.compressPool();
+    const budget = this.budget!;
+    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
+    const seg = fc.segmentBytes;
+    let off = 0; // start of the segment being filled
+    let fill = 0;
+    let buf: Uint8Array | null = null;
+    let done = 0;
+    const params = (last: boolean) => ({
+      blkszbits: this.opts.blkszbits, pclusterSize: fc.pclusterSize, maxExtent: fc.maxExtent,
+      mayInline: last && this.plan.ztailpacking, interlaced: false,
+    });
+    const start = async (): Promise<void> => {
+      const n = Math.min(seg, size - off);
+      await budget.acquire(n);
+      buf = new Uint8Array(n);
+      fill = 0;
+    };
+    const submit = (): void => {
+      const b = buf!;
+      if (job.keep) job.keep.push(b.slice());
+      const last = off + b.length >= size;
+      job.push(pool.run(b, params(last), fc.spec), b.length);
+      off += b.length;
+      buf = null;
+    };
+    try {
+      if (size > 0) await start();
+      for await (const chunk of stream) {
+        if (chunk.length === 0) continue;
+        if (done + chunk.length > size) throw changed(path, size, 'grew');
+        hash?.update(chunk);
+        done += chunk.length;
+        let c = chunk;
+        while (c.length > 0) {
+          const b: Uint8Array = buf!;
+          const k = Math.min(c.length, b.length - fill);
+          b.set(c.subarray(0, k), fill);
+          fill += k;
+          c = c.subarray(k);
+          if (fill === b.length) {
+            submit();
+            if (off < size) await start();
+          }
+        }
+      }
+      if (done !== size) throw changed(path, size, 'shrank');
+      job.finish(hash ? new Uint8Array(hash.digest()) : null);
+    } catch (e) {
+      if (buf) budget.release((buf as Uint8Array).length);
+      job.fail(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Writes a file's compressed segments as they complete, in order, then
+   * decides as mkfs.erofs does: when pclusters + inline data + full-size
+   * indexes do not beat the file size, the file is stored uncompressed
+   * instead (re-read through `again`, or from the bytes kept in memory).
+   */
+  private async commit(job: ZJob, size: number, path: string, fc: FileCompression, again: (() => ByteStream) | null,
+    xattrs: ReadonlyMap<string, Uint8Array> | undefined): Promise<WrittenData> {
+    const bs = this.blksz;
+    const startBlk = this.nextBlk;
+    const extents: FileExtent[] = [];
+    let idata: Uint8Array | null = null;
+    for (let k = 0; ; k++) {
+      let r: SegmentResult | null;
+      try {
+        r = await job.next(k);
+      } finally {
+        if (k < job.lens.length) this.budget!.release(job.lens[k]!);
+      }
+      if (!r) break;
+      const base = this.nextBlk;
+      if (r.data.length > 0) await this.writeBlocks(r.data, base);
+      this.nextBlk += r.data.length / bs;
+      for (const e of r.extents) extents.push({ length: e.length, plen: e.plen, raw: e.raw, pblk: base + e.blk });
+      if (r.idata) idata = r.idata;
+    }
+    const blocks = this.nextBlk - startBlk;
+    const nidx = Math.ceil(size / bs);
+    if (blocks * bs + (idata?.length ?? 0) + fullIndexSize(nidx) >= size) {
+      const src = again ? again() : job.keep;
+      if (src) {
+        this.nextBlk = startBlk;
+        return this.writeFlat(src, size, path, this.inlineRoom(size, xattrs, path));
+      }
+    }
+    return {
+      layout: 'compressed', size, startBlk: blocks > 0 ? startBlk : -1, blocks, extents, algorithmId: fc.algorithmId,
+      idata, digest: job.digest,
+    };
   }
 
   private check(): void {
@@ -339,10 +554,19 @@ export class ImageWriter {
    * temporary image is removed): an image with a hole in it is never kept.
    */
   async writeData(stream: ByteStream, size: number, path: string, xattrs?: ReadonlyMap<string, Uint8Array>): Promise<FileData & { kind: 'written' }> {
+    return this.writeDataAs(stream, size, path, path, xattrs);
+  }
+
+  /** writeData with the image path used for compress hints (null: never compress). */
+  private async writeDataAs(stream: ByteStream, size: number, path: string, imagePath: string | null,
+    xattrs?: ReadonlyMap<string, Uint8Array>): Promise<FileData & { kind: 'written' }> {
     this.check();
     if (!Number.isSafeInteger(size) || size < 0) throw new ErofsError('EINVAL', `bad file size ${size}`, path);
     try {
-      const data = this.opts.chunkSize !== undefined && size > 0
+      const fc = imagePath !== null ? this.compressionFor(imagePath, size) : null;
+      const data = fc
+        ? await this.writeCompressed(stream, size, path, fc, null, xattrs)
+        : this.opts.chunkSize !== undefined && size > 0
         ? await this.writeChunked(stream, size, path)
         : await this.writeFlat(stream, size, path, this.inlineRoom(size, xattrs, path));
       const handle: WrittenHandle = { writer: this, data };
@@ -351,6 +575,15 @@ export class ImageWriter {
       await this.abort();
       throw e;
     }
+  }
+
+  /** One file through the compression pool (no read-ahead across files). */
+  private async writeCompressed(stream: ByteStream, size: number, path: string, fc: FileCompression,
+    again: (() => ByteStream) | null, xattrs: ReadonlyMap<string, Uint8Array> | undefined): Promise<WrittenData> {
+    const job = new ZJob();
+    if (!again && size <= KEEP_FOR_FALLBACK) job.keep = [];
+    const [, data] = await Promise.all([this.produce(job, stream, size, path, fc), this.commit(job, size, path, fc, again, xattrs)]);
+    return data;
   }
 
   /** Whether a flat file's tail can go inline, judged with an extended inode and all xattrs inline. */
@@ -468,6 +701,63 @@ export class ImageWriter {
     };
   }
 
+  /** A fresh stream of a node's bytes (host path or bytes). */
+  private sourceOf(node: InodeNode, path: string): ByteStream {
+    const size = node.size ?? 0;
+    const data = node.data;
+    if (!data || size === 0) return [];
+    if (data.kind === 'path') return readHostFile(data.path, size);
+    if (data.kind === 'bytes') return [data.bytes];
+    throw new ErofsError('EINVAL', 'file data written by another image writer', path);
+  }
+
+  /**
+   * Writes the files of a compressed image: one reader walks the files in
+   * order, cutting them into segments for the worker pool (bounded by the
+   * read-ahead budget) while this loop writes finished segments in the same
+   * order, so the image does not depend on which worker finished first.
+   */
+  private async writeFilesCompressed(files: Ino[], tolerance: number, after: (ino: Ino) => void): Promise<void> {
+    const jobs: Array<{ job: ZJob; fc: FileCompression } | null> = files.map((ino) => {
+      const d = ino.node.data;
+      if (d?.kind === 'written' || !d) return null;
+      const fc = this.compressionFor(ino.path, ino.node.size ?? 0);
+      return fc ? { job: new ZJob(), fc } : null;
+    });
+    const producer = (async () => {
+      for (let i = 0; i < files.length; i++) {
+        const j = jobs[i];
+        if (!j) continue;
+        const ino = files[i]!;
+        const d = ino.node.data!;
+        await this.produce(j.job, this.sourceOf(ino.node, ino.path), ino.node.size ?? 0, d.kind === 'path' ? d.path : ino.path, j.fc);
+      }
+    })();
+    producer.catch((e) => {
+      for (const j of jobs) j?.job.fail(e);
+    });
+    const committer = (async () => {
+      for (let i = 0; i < files.length; i++) {
+        const ino = files[i]!;
+        const j = jobs[i];
+        const d = ino.node.data;
+        const xattrs = tolerance >= 0 ? ino.node.xattrs : new Map<string, Uint8Array>();
+        if (d?.kind === 'written') {
+          const h = d.handle as WrittenHandle;
+          if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
+          ino.data = h.data;
+        } else if (j) {
+          const where = d?.kind === 'path' ? d.path : ino.path;
+          ino.data = await this.commit(j.job, ino.node.size ?? 0, where, j.fc, () => this.sourceOf(ino.node, ino.path), xattrs);
+        } else {
+          ino.data = await this.writePending(ino.node, ino.path, xattrs);
+        }
+        after(ino);
+      }
+    })();
+    await Promise.all([producer, committer]);
+  }
+
   /** Writes a file whose node data is not 'written' yet (host path or bytes). */
   private async writePending(node: InodeNode, path: string, xattrs: ReadonlyMap<string, Uint8Array>): Promise<WrittenData> {
     const size = node.size ?? 0;
@@ -478,7 +768,7 @@ export class ImageWriter {
     else if (data.kind === 'bytes') stream = [data.bytes];
     else throw new ErofsError('EINVAL', 'file data written by another image writer', path);
     const where = data?.kind === 'path' ? data.path : path;
-    const fd = await this.writeData(stream, size, where, xattrs);
+    const fd = await this.writeDataAs(stream, size, where, null, xattrs);
     return (fd.handle as WrittenHandle).data;
   }
 
@@ -517,15 +807,8 @@ export class ImageWriter {
     let bytesDone = 0;
     let filesDone = 0;
     let lastReport = 0;
-    for (const ino of files) {
-      const d = ino.node.data;
-      if (d?.kind === 'written') {
-        const h = d.handle as WrittenHandle;
-        if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
-        ino.data = h.data;
-      } else {
-        ino.data = await this.writePending(ino.node, ino.path, tolerance >= 0 ? ino.node.xattrs : new Map());
-      }
+    const after = (ino: Ino): void => {
+      ino.data = ino.data!;
       bytesDone += ino.data.size;
       filesDone++;
       if (this.progress) {
@@ -542,7 +825,23 @@ export class ImageWriter {
         v.set(ino.data.digest, FINGERPRINT_PREFIX.length);
         ino.xattrs.push(this.fingerprintItem(v, ino.path));
       }
+    };
+    if (this.plan.enabled) {
+      await this.writeFilesCompressed(files, tolerance, after);
+    } else {
+      for (const ino of files) {
+        const d = ino.node.data;
+        if (d?.kind === 'written') {
+          const h = d.handle as WrittenHandle;
+          if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
+          ino.data = h.data;
+        } else {
+          ino.data = await this.writePending(ino.node, ino.path, tolerance >= 0 ? ino.node.xattrs : new Map());
+        }
+        after(ino);
+      }
     }
+    await this.closePool();
 
     const shared = planSharedArea(inos.map((i) => i.xattrs), tolerance);
     for (const ino of inos) ino.ibody = planIbody(ino.xattrs, shared, o.xattrNameFilter);
@@ -572,6 +871,8 @@ export class ImageWriter {
         const d = ino.data!;
         if (d.layout === 'chunked') {
           ino.datalayout = DataLayout.CHUNK_BASED;
+        } else if (d.layout === 'compressed') {
+          ino.datalayout = this.compactOk() ? DataLayout.COMPRESSED_COMPACT : DataLayout.COMPRESSED_FULL;
         } else if (d.tail) {
           if (d.tail.length <= room) {
             ino.datalayout = DataLayout.FLAT_INLINE;
@@ -616,6 +917,10 @@ export class ImageWriter {
           const idxStart = Math.ceil((start + fixed) / unit) * unit;
           return { size: idxStart - start + d.chunks.length * unit, idxOff: idxStart - start };
         }
+        if (d?.layout === 'compressed') {
+          const mh = mapHeaderStart(fixed);
+          return { size: mh + this.zIndexBytes(ino, mh) + (d.idata?.length ?? 0), idxOff: mh };
+        }
         return { size: fixed + (ino.datalayout === DataLayout.FLAT_INLINE ? ino.size % bs : 0), idxOff: 0 };
       };
       let tr = trailer(pos);
@@ -625,6 +930,12 @@ export class ImageWriter {
         // a block boundary never splits an inode); long records start a block
         pos = Math.ceil(pos / bs) * bs;
         tr = trailer(pos);
+      }
+      const zd = ino.data?.layout === 'compressed' ? ino.data : undefined;
+      if (zd?.idata && tr.size > bs) {
+        // a record longer than a block: move it until the inline pcluster (its end) sits in one block
+        const n = zd.idata.length;
+        while (((pos + tr.size - n) % bs) + n > bs) pos += 1 << EROFS_ISLOTBITS;
       }
       ino.pos = pos;
       ino.recSize = tr.size;
@@ -684,6 +995,7 @@ export class ImageWriter {
     let at = 0;
     let anyChunked = false;
     let anyFilter = false;
+    let anyInlineZ = false;
     let inoNum = 1;
     for (const ino of inos) {
       if (ino.pos > at) await meta.zeros(ino.pos - at);
@@ -698,6 +1010,9 @@ export class ImageWriter {
       if (d?.layout === 'chunked') {
         anyChunked = true;
         this.encodeChunkIndexes(d, rec, ino.idxOff, o);
+      } else if (d?.layout === 'compressed') {
+        if (d.idata) anyInlineZ = true;
+        this.encodeZIndexes(ino, d, rec);
       } else if (ino.inlineTail) {
         rec.set(ino.inlineTail, after);
       }
@@ -728,7 +1043,9 @@ export class ImageWriter {
     sb.featureIncompat = (anyChunked ? FeatureIncompat.CHUNKED_FILE : 0)
       | (blob ? FeatureIncompat.DEVICE_TABLE : 0)
       | (this.prefixes.prefixes.length > 0 ? FeatureIncompat.XATTR_PREFIXES : 0)
-      | (is48 ? FeatureIncompat['48BIT'] : 0);
+      | (is48 ? FeatureIncompat['48BIT'] : 0)
+      | this.plan.incompat(anyInlineZ);
+    sb.u1 = this.plan.u1();
     const rootNid = rootIno.nid;
     if (rootNid > 0xffffn || totalBlocks > U32_MAX) {
       sb.rootnid2b = Math.floor(totalBlocks / 0x100000000);
@@ -759,6 +1076,7 @@ export class ImageWriter {
       encodeDeviceSlot({ tag: blobTag!, blocks: blobBlocks, uniaddr: 0 }, head, this.devtSlotoff * DEVICE_SLOT_SIZE);
     }
     if (this.prefixes.prefixes.length > 0) encodePrefixTable(this.prefixes, head, this.prefixStart);
+    head.set(this.plan.cfgsBytes(), this.cfgsStart);
     if (o.sbChecksum) {
       put32(head, EROFS_SUPER_OFFSET + 4, superblockChecksum(head.subarray(EROFS_SUPER_OFFSET), o.blkszbits));
     }
@@ -793,6 +1111,8 @@ export class ImageWriter {
       iu = encodeDev(ino.node.rdev?.major ?? 0, ino.node.rdev?.minor ?? 0);
     } else if (d?.layout === 'chunked') {
       iu = chunkFormat(d, o);
+    } else if (d?.layout === 'compressed') {
+      iu = d.blocks; // compressed_blocks
     } else {
       if (ino.lateBlk >= 0 && ino.lateBlocks > 0) startBlk = ino.lateBlk;
       else if (d?.layout === 'flat' && d.startBlk >= 0 && d.blocks > 0) startBlk = d.startBlk;
@@ -833,6 +1153,43 @@ export class ImageWriter {
     };
     encodeInode(di, rec, 0);
     return ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
+  }
+
+  /** Compact indexes are used unless -E legacy-compress, and only for 4 KiB lclusters. */
+  private compactOk(): boolean {
+    return !this.plan.legacy && this.opts.blkszbits === 12;
+  }
+
+  /** Bytes from the map header start to the end of the indexes. */
+  private zIndexBytes(ino: Ino, mh: number): number {
+    const n = Math.ceil(ino.size / this.blksz);
+    if (ino.datalayout === DataLayout.COMPRESSED_COMPACT) return MAP_HEADER_SIZE + compactIndexSize(n, mh + MAP_HEADER_SIZE, true);
+    return fullIndexSize(n);
+  }
+
+  /** Map header, lcluster indexes and the inline pcluster of a compressed inode. */
+  private encodeZIndexes(ino: Ino, d: Extract<WrittenData, { layout: 'compressed' }>, rec: Uint8Array): void {
+    const mh = ino.idxOff;
+    const big = this.plan.bigPcluster;
+    const compact = ino.datalayout === DataLayout.COMPRESSED_COMPACT;
+    let advise = 0;
+    if (compact && this.opts.blkszbits === 12) advise |= ZAdvise.COMPACTED_2B;
+    if (big) advise |= ZAdvise.BIG_PCLUSTER_1 | (compact ? ZAdvise.BIG_PCLUSTER_2 : 0);
+    if (d.idata) advise |= ZAdvise.INLINE_PCLUSTER;
+    encodeMapHeader({ word0: (d.idata?.length ?? 0) << 16, advise, algorithmtype: d.algorithmId, clusterbits: 0 }, rec, mh);
+    const idx = buildIndexes(d.extents, this.opts.blkszbits, big);
+    const n = Math.ceil(ino.size / this.blksz);
+    if (idx.length !== n) throw new ErofsError('EIO', `internal: ${idx.length} lcluster indexes for ${n} lclusters`, ino.path);
+    let end: number;
+    if (compact) {
+      const start = d.startBlk >= 0 ? d.startBlk : (d.extents[0]?.pblk ?? 0);
+      end = mh + MAP_HEADER_SIZE
+        + encodeCompactIndexes(idx, rec, mh + MAP_HEADER_SIZE, mh + MAP_HEADER_SIZE, this.opts.blkszbits, true, big, start);
+    } else {
+      encodeFullIndexes(idx, rec, mh + 16);
+      end = mh + fullIndexSize(n);
+    }
+    if (d.idata) rec.set(d.idata, end);
   }
 
   private encodeChunkIndexes(d: Extract<WrittenData, { layout: 'chunked' }>, rec: Uint8Array, off: number, o: WriterOptions): void {
@@ -947,6 +1304,9 @@ export function validateOptions(o: WriterOptions): void {
       throw new ErofsError('EINVAL', `chunk size ${cs} must be a power of two >= the block size`);
     }
     if (cs > 1 << 30) throw new ErofsError('EINVAL', `chunk size ${cs} over 1 GiB not supported`);
+  }
+  if ((o.compression?.length ?? 0) > 0 && o.chunkSize !== undefined) {
+    throw new ErofsError('EINVAL', 'compression (-z) and --chunksize exclude each other');
   }
   if (o.blobdev !== undefined && o.chunkSize === undefined) throw new ErofsError('EINVAL', '--blobdev needs --chunksize');
   if (o.blobdev !== undefined && o.forceInodeBlockmap) {

@@ -15,3 +15,8 @@ export { validateIshareKey, buildPrefixTable } from './xattrs.js';
 export { chooseEpoch } from './epoch.js';
 export { dirSize, encodeDir } from './dir.js';
 export { readHostXattrs } from './host-xattrs.js';
+export {
+  parseCompressionSpecs, parseCompressHints, validateSpec, algorithmId,
+  type CompressionSpec, type CompressHint, type CompressorName,
+} from './compress/spec.js';
+export { workerEntry, type WorkerEntry } from './compress/pool.js';

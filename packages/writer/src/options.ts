@@ -1,3 +1,4 @@
+import type { CompressHint, CompressionSpec } from './compress/spec.js';
 import type { InodeNode, Timestamp } from './tree.js';
 
 /**
@@ -46,6 +47,29 @@ export interface WriterOptions {
    * Default 2, as mkfs.erofs.
    */
   xattrTolerance?: number;
+  /**
+   * `-z`: compressor alternatives; the first is the default, the others are
+   * chosen per file by `compressHints`. Empty or undefined: no compression.
+   */
+  compression?: CompressionSpec[];
+  /** `-C#`: physical cluster size in bytes (a multiple of the block size; default one block). */
+  pclusterSize?: number;
+  /** `--max-extent-bytes=#`: longest input one compressed extent may take. */
+  maxExtentBytes?: number;
+  /** `--compress-hints=FILE`, parsed (see parseCompressHints). */
+  compressHints?: CompressHint[];
+  /** `-E ztailpacking`: a file's last pcluster, when under one block, goes inline after its indexes. */
+  ztailpacking?: boolean;
+  /** `-E fragments` (not implemented yet: rejected). */
+  fragments?: boolean;
+  /** `-E all-fragments` (not implemented yet: rejected). */
+  allFragments?: boolean;
+  /** `-E dedupe` (not implemented yet: rejected). */
+  dedupe?: boolean;
+  /** `-E legacy-compress`: COMPRESSED_FULL lcluster indexes only. */
+  legacyCompress?: boolean;
+  /** `--workers=#`: compression threads (0: compress on the calling thread). Default: available CPUs. */
+  workers?: number;
 }
 
 /** mkfs.erofs's defaults (4 KiB blocks, inline data, name filter, checksum, build time 0). */
