@@ -3,7 +3,9 @@
  * over Uint8Array so they run in a browser too. Node-only fast paths (zlib)
  * and the zstd encoder live in `@erofs/codecs/node`.
  */
-export { lz4Decompress, skipZeroPadding, type Lz4DecompressOptions } from './lz4-decode.js';
+export { lz4Decompress, lz4DecompressJs, LZ4_WASM_THRESHOLD, skipZeroPadding, type Lz4DecompressOptions } from './lz4-decode.js';
+export { loadLz4Wasm, lz4DecompressWasm, lz4WasmAvailable, LZ4_WASM_MAX_BYTES } from './lz4-wasm.js';
+export { loadWasmDecoders, type WasmDecoders } from './wasm-load.js';
 export {
   lz4Compress,
   lz4CompressBound,
@@ -12,7 +14,18 @@ export {
   lz4hcCompressDestSize,
   type DestSizeResult,
 } from './lz4-encode.js';
-export { microLzmaDecompress, type MicroLzmaDecompressOptions } from './microlzma.js';
+export {
+  microLzmaDecompress,
+  microLzmaDecompressJs,
+  MICROLZMA_WASM_THRESHOLD,
+  type MicroLzmaDecompressOptions,
+} from './microlzma.js';
+export {
+  loadMicroLzmaWasm,
+  microLzmaDecompressWasm,
+  microLzmaWasmAvailable,
+  MICROLZMA_WASM_MAX_BYTES,
+} from './microlzma-wasm.js';
 export {
   deflateCompress,
   deflateCompressDestSize,

@@ -18,9 +18,12 @@
  *
  * The decoder writes straight into the caller's fixed output window and uses
  * it as the dictionary, so no memory beyond the probability tables is
- * allocated.
+ * allocated. {@link microLzmaDecompress} hands windows of
+ * {@link MICROLZMA_WASM_THRESHOLD} bytes or more to a C translation of this
+ * decoder compiled to WebAssembly (microlzma-wasm.ts) when it loads.
  */
 import { badArgument, checkRange, corruptInput } from './errors.js';
+import { microLzmaDecompressWasm, microLzmaWasmAvailable } from './microlzma-wasm.js';
 
 /** Options of {@link microLzmaDecompress}. */
 export interface MicroLzmaDecompressOptions {
@@ -190,6 +193,33 @@ class Decoder {
  *   `partial`) a stream that does not end exactly with the output.
  */
 export function microLzmaDecompress(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstStart: number,
+  dstEnd: number,
+  options?: MicroLzmaDecompressOptions,
+): number {
+  if (dstEnd - dstStart >= MICROLZMA_WASM_THRESHOLD && microLzmaWasmAvailable()) {
+    checkRange('microlzma', 'input', src, srcStart, srcEnd);
+    checkRange('microlzma', 'output', dst, dstStart, dstEnd);
+    const dictSize = options?.dictSize ?? Infinity;
+    if (!(dictSize > 0)) throw badArgument('microlzma', `bad dictionary size ${dictSize}`);
+    const n = microLzmaDecompressWasm(src, srcStart, srcEnd, dst, dstStart, dstEnd, dictSize, options?.partial === true, options?.where);
+    if (n !== undefined) return n;
+  }
+  return microLzmaDecompressJs(src, srcStart, srcEnd, dst, dstStart, dstEnd, options);
+}
+
+/** Output windows at least this large go to the WebAssembly decoder when it loads. */
+export const MICROLZMA_WASM_THRESHOLD = 256;
+
+/**
+ * The pure TypeScript decoder: same contract as {@link microLzmaDecompress},
+ * which uses it for small windows and wherever WebAssembly is unavailable.
+ */
+export function microLzmaDecompressJs(
   src: Uint8Array,
   srcStart: number,
   srcEnd: number,
