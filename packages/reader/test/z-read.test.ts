@@ -437,21 +437,3 @@ test('z: targeted corruptions give typed errors', async () => {
   const e = await mutate((b) => { b[sizeAt + 3] = 0x7f; });
   assert.ok(e instanceof ErofsError, `huge i_size: ${String(e)}`);
 });
-
-test('z: throughput of sequential reads of the largest compressed file (Z_BENCH_IMAGE)', async (t) => {
-  const file = process.env['Z_BENCH_IMAGE'];
-  if (!file) {
-    t.skip('skipped: set Z_BENCH_IMAGE to an image with a large compressed file');
-    return;
-  }
-  const img = await Image.open(file);
-  const [path, ino] = (await compressedFiles(img)).sort((a, b) => b[1].di.size - a[1].di.size)[0]!;
-  for (const step of [128 * 1024, 1024 * 1024]) {
-    const r = await openZInode(img.z, img.zinode(ino));
-    const hash = createHash('sha256');
-    const started = process.hrtime.bigint();
-    for (let pos = 0; pos < ino.di.size; pos += step) hash.update(await r.read(pos, step));
-    const s = Number(process.hrtime.bigint() - started) / 1e9;
-    t.diagnostic(`${path}: ${ino.di.size} bytes in ${(step / 1024) | 0} KiB reads: ${s.toFixed(2)} s, ${(ino.di.size / s / 1e6).toFixed(0)} MB/s (sha256 ${hash.digest('hex').slice(0, 12)}...)`);
-  }
-});
