@@ -291,9 +291,9 @@ describe('mkfs options: --ishare_key / --xattr-inode-digest', () => {
 
 describe('mkfs options: unsupported and unknown', () => {
   for (const args of [
-    ['-zlz4'], ['-z', 'lz4'], ['-C65536'], ['-m4096'], ['--tar=f'], ['--tar'], ['--aufs'], ['--oci'],
-    ['--ovlfs-strip=1'], ['--zD'], ['--MZ'], ['--incremental=data'], ['--workers=4'], ['--sort=none'],
-    ['--ignore-mtime'], ['--hard-dereference'], ['--gzip'], ['--offset=4096'], ['--mount-point=/x'],
+    ['-zlz4'], ['-z', 'lz4'], ['-C65536'], ['-m4096'], ['--gzinfo'], ['--unxz'], ['--unlzma=x'],
+    ['--clean'], ['--zD'], ['--MZ'], ['--incremental=data'], ['--workers=4'], ['--sort=none'],
+    ['--ignore-mtime'], ['--hard-dereference'], ['--offset=4096'], ['--mount-point=/x'],
   ]) {
     it(`${args.join(' ')} is "not supported yet"`, () => {
       usageError([...args, 'i', 's'], /option '-?-?[A-Za-z-]+' is not supported yet/);

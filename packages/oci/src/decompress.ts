@@ -73,7 +73,7 @@ export async function* decompress(input: ByteInput, opts: DecompressOptions = {}
 }
 
 async function* gunzip(input: AsyncIterable<Uint8Array>, where: string | undefined): AsyncGenerator<Uint8Array> {
-  const z = createGunzip({ chunkSize: 64 << 10 });
+  const z = createGunzip({ chunkSize: 256 << 10 });
   const out = new PassThrough({ highWaterMark: 256 << 10 });
   // pipeline() keeps back-pressure from `out` back to `input` and tears all
   // stages down on the first error.

@@ -93,7 +93,7 @@ export async function flattenLayers(layers: LayerSource[], opts: FlattenOptions)
         if (!node) continue;
         const o = origin.get(node)!;
         if (e.size !== node.size) throw new ErofsError('EIO', 'layer changed between the two passes', o.path);
-        node.data = await opts.writeData(e.body, e.size, o.path);
+        node.data = await opts.writeData(e.body, e.size, o.path, node.xattrs);
       }
     } catch (e) {
       throw inLayer(e, l.digest);
@@ -116,5 +116,42 @@ export async function layerTree(layer: LayerSource, opts: LayerTreeOptions): Pro
     return await tarToTree(layer.open(), { ...opts, aufs: true, where: layer.digest });
   } catch (e) {
     throw inLayer(e, layer.digest);
+  }
+}
+
+/**
+ * Per-layer trees for an overlayfs stack, lowest layer first. Besides each
+ * layer's own tree (as {@link layerTree} makes it), a header-only flattened
+ * view of the layers below is kept, so a directory a layer creates only
+ * implicitly (a member under it without a member for it) gets the metadata
+ * the lower layers gave it, and a layer without a './' member gets the lower
+ * root's. Otherwise the implicit directory, being upper-most, would hide the
+ * lower directory's mode, owner, mtime and xattrs in the stack. Each layer is
+ * read once.
+ */
+export class LayerStack {
+  private readonly below = new TreeBuilder('flatten');
+  private index = 0;
+
+  /** The next layer's tree; layers must come lowest first. */
+  async next(layer: LayerSource, opts: LayerTreeOptions): Promise<InodeNode> {
+    const li = this.index++;
+    const low = this.below;
+    const r = low.root;
+    const b = new TreeBuilder('aufs', {
+      ...opts,
+      root: { mode: r.mode, uid: r.uid, gid: r.gid, mtime: { ...r.mtime } },
+      implicitDirMeta: (comps) => low.lookup([...comps]),
+    });
+    try {
+      for await (const e of readTar(layer.open(), { where: layer.digest, onWarning: opts.onWarning })) {
+        await applyWithData(b, e, li, opts.writeData);
+        // The same member, headers only, on the view of the layers so far.
+        low.apply(e, li);
+      }
+    } catch (e) {
+      throw inLayer(e, layer.digest);
+    }
+    return b.finish();
   }
 }

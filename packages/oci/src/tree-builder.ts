@@ -52,6 +52,15 @@ export interface TreeOptions {
   root?: { mode?: number; uid?: number; gid?: number; mtime?: Timestamp };
   /** Called for entries that are skipped rather than refused. */
   onWarning?: (message: string, where: string) => void;
+  /**
+   * Metadata for a parent directory no member describes, by its path
+   * components: per-layer images take it from the lower layers, so that an
+   * overlayfs stack shows the directory as the lower layers made it (the
+   * upper-most layer holding a directory decides its attributes). Undefined
+   * or null: mkfs.erofs's rule (0755 plus the parent's group/other write
+   * bits, the parent's owner and mtime).
+   */
+  implicitDirMeta?: (comps: readonly Uint8Array[]) => InodeNode | null | undefined;
 }
 
 interface NodeInfo {
@@ -118,7 +127,8 @@ export class TreeBuilder {
   /** Finds the directory at `comps`, creating missing ones when `create`. */
   private walk(comps: Uint8Array[], create: boolean, layer: number): InodeNode | null {
     let dir = this.root;
-    for (const c of comps) {
+    for (let i = 0; i < comps.length; i++) {
+      const c = comps[i]!;
       const k = nameKey(c);
       const e = dir.entries!.get(k);
       if (e && e.node.type === 'dir') {
@@ -129,7 +139,10 @@ export class TreeBuilder {
       if (!create) return null;
       // Missing, or a non-directory in the way: a later member wins, as when
       // extracting, so the obstacle is replaced by a directory.
-      const d = this.implicitDir(dir);
+      const like = this.opts.implicitDirMeta?.(comps.slice(0, i + 1));
+      const d = like && like.type === 'dir'
+        ? { type: 'dir' as const, mode: like.mode, uid: like.uid, gid: like.gid, mtime: { ...like.mtime }, xattrs: lowerXattrs(like.xattrs), entries: new Map() }
+        : this.implicitDir(dir);
       this.info.set(d, { layer, opaque: false, whiteouts: false });
       dir.entries!.set(k, { name: c, node: d });
       dir = d;
@@ -314,6 +327,13 @@ export class TreeBuilder {
     visit(this.root);
     return this.root;
   }
+}
+
+/** A lower directory's xattrs minus overlayfs's own (opaque marks and origins belong to their layer). */
+function lowerXattrs(x: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [k, v] of x) if (!k.startsWith('trusted.overlay.')) out.set(k, v);
+  return out;
 }
 
 /** Joins components back into a printable path (for messages and callbacks). */

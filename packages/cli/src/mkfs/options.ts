@@ -10,6 +10,7 @@
  */
 import { UsageError } from '../common.js';
 import { getoptLong, type OptionSpec } from './getopt.js';
+import { emptySourceFlags, finishSource, parseSourceOption, type OciSource, type TarSource } from './source-options.js';
 import type { Timestamp, WriterOptions } from './writer-types.js';
 
 /** Default fingerprint xattr name of `--xattr-inode-digest` without a value (as upstream). */
@@ -58,8 +59,10 @@ export interface MkfsBuildArgs {
   kind: 'build';
   /** IMAGE operand: the output file. */
   image: string;
-  /** SOURCE operand: the directory to pack. */
+  /** SOURCE operand: the directory to pack (the tarball or OCI source with `input`; '-' is stdin). */
   source: string;
+  /** `--tar` / `--oci`: SOURCE is a tarball or an OCI image instead of a directory. */
+  input?: TarSource | OciSource;
   writerOptions: WriterOptions;
   scanOptions: MkfsScanOptions;
   /** `--quiet`: no progress, no summary. */
@@ -110,6 +113,15 @@ const SUPPORTED: OptionSpec[] = [
   { key: 'xattr-prefix', long: 'xattr-prefix', arg: 'required' },
   { key: 'xattr-inode-digest', long: 'xattr-inode-digest', arg: 'optional' },
   { key: 'ishare_key', long: 'ishare_key', arg: 'required' },
+  // tar and OCI sources (see source-options.ts)
+  { key: 'tar', long: 'tar', arg: 'optional' },
+  { key: 'aufs', long: 'aufs', arg: 'none' },
+  { key: 'ovlfs-strip', long: 'ovlfs-strip', arg: 'optional' },
+  { key: 'ungzip', long: 'gzip', arg: 'none' },
+  { key: 'ungzip', long: 'ungzip', arg: 'optional' },
+  { key: 'unzstd', long: 'unzstd', arg: 'optional' },
+  { key: 'oci', long: 'oci', arg: 'optional' },
+  { key: 'per-layer', long: 'per-layer', arg: 'required' },
 ];
 
 /** mkfs.erofs 1.9.3 options we recognise but cannot honour yet (value syntax as upstream). */
@@ -118,14 +130,14 @@ const UNSUPPORTED: OptionSpec[] = [
   ...([
     ['file-contexts', 'required'], ['random-pclusterblks', 'none'], ['random-algorithms', 'none'],
     ['max-extent-bytes', 'required'], ['compress-hints', 'required'], ['ignore-mtime', 'none'],
-    ['preserve-mtime', 'none'], ['tar', 'optional'], ['aufs', 'none'], ['mount-point', 'required'],
-    ['product-out', 'required'], ['fs-config-file', 'required'], ['ovlfs-strip', 'optional'],
-    ['offset', 'required'], ['gzip', 'none'], ['ungzip', 'optional'], ['gzinfo', 'optional'],
+    ['preserve-mtime', 'none'], ['mount-point', 'required'],
+    ['product-out', 'required'], ['fs-config-file', 'required'],
+    ['offset', 'required'], ['gzinfo', 'optional'],
     ['unlzma', 'optional'], ['unxz', 'optional'], ['workers', 'required'], ['zfeature-bits', 'required'],
     ['clean', 'optional'], ['incremental', 'optional'], ['root-xattr-isize', 'required'],
     ['sort', 'required'], ['hard-dereference', 'none'], ['dsunit', 'required'],
     ['async-queue-limit', 'required'], ['fsalignblks', 'required'], ['vmdk-desc', 'required'],
-    ['s3', 'required'], ['oci', 'optional'], ['zD', 'optional'], ['MZ', 'optional'],
+    ['s3', 'required'], ['zD', 'optional'], ['MZ', 'optional'],
   ] as const).map(([long, arg]) => ({ key: `!--${long}`, long, arg })),
 ];
 
@@ -171,6 +183,7 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   let chunkSize: number | undefined;
   let blobdev: string | undefined;
   let ishareKey: string | undefined;
+  let ishareAt = 0;
   const xattrPrefixes: string[] = [];
   const excludePaths: string[] = [];
   const excludeRegexes: RegExp[] = [];
@@ -189,11 +202,13 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
     dotOmitted: false,
   };
 
+  const srcFlags = emptySourceFlags();
   for (const { key, value, spelled } of options) {
     const v = value ?? '';
     if (key.startsWith('!')) {
       throw new UsageError(`option '${spelled}' is not supported yet`);
     }
+    if (parseSourceOption(key, value, spelled, srcFlags)) continue;
     switch (key) {
       case 'help':
         return { kind: 'help' };
@@ -295,6 +310,7 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
         const name = value ?? DEFAULT_ISHARE_KEY;
         checkIshareKey(name, spelled);
         ishareKey = name;
+        ishareAt = xattrPrefixes.length; // mkfs.erofs numbers long prefixes in command-line order
         break;
       }
       default:
@@ -302,14 +318,25 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
     }
   }
 
-  if (operands.length === 0) throw new UsageError('missing argument: IMAGE (usage: mkfs-erofs [options] IMAGE SOURCE)');
-  if (operands.length === 1) throw new UsageError('missing argument: SOURCE (usage: mkfs-erofs [options] IMAGE SOURCE)');
-  if (operands.length > 2) {
-    throw new UsageError(`unexpected argument '${operands[2]}' (only one SOURCE directory is supported yet)`);
+  const input = finishSource(srcFlags, operands);
+  let image: string;
+  let source: string;
+  if (input) {
+    image = input.image;
+    source = input.source.path;
+  } else {
+    if (operands.length === 0) throw new UsageError('missing argument: IMAGE (usage: mkfs-erofs [options] IMAGE SOURCE)');
+    if (operands.length === 1) throw new UsageError('missing argument: SOURCE (usage: mkfs-erofs [options] IMAGE SOURCE)');
+    if (operands.length > 2) {
+      throw new UsageError(`unexpected argument '${operands[2]}' (only one SOURCE directory is supported yet)`);
+    }
+    [image, source] = operands as [string, string];
+    if (image === '') throw new UsageError('IMAGE must not be empty');
+    if (source === '') throw new UsageError('SOURCE must not be empty');
   }
-  const [image, source] = operands as [string, string];
-  if (image === '') throw new UsageError('IMAGE must not be empty');
-  if (source === '') throw new UsageError('SOURCE must not be empty');
+  if (input && (excludePaths.length > 0 || excludeRegexes.length > 0)) {
+    throw new UsageError(`--exclude-path/--exclude-regex are not supported with --${input.source.kind} yet`);
+  }
 
   if (chunkSize !== undefined && chunkSize < blockSize) {
     throw new UsageError(`--chunksize=${chunkSize} is smaller than the block size ${blockSize}`);
@@ -366,12 +393,15 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   if (chunkSize !== undefined) writerOptions.chunkSize = chunkSize;
   if (blobdev !== undefined) writerOptions.blobdev = blobdev;
   if (ishareKey !== undefined) writerOptions.ishareKey = ishareKey;
+  if (ishareKey !== undefined && ishareAt < xattrPrefixes.length) writerOptions.ishareKeyIndex = ishareAt;
 
   const scanOptions: MkfsScanOptions = { excludePaths, excludeRegexes, xattrTolerance, uidOffset, gidOffset, mtime };
   if (forceUid !== undefined) scanOptions.forceUid = forceUid;
   if (forceGid !== undefined) scanOptions.forceGid = forceGid;
 
-  return { kind: 'build', image, source, writerOptions, scanOptions, quiet, debugLevel };
+  const built: MkfsBuildArgs = { kind: 'build', image, source, writerOptions, scanOptions, quiet, debugLevel };
+  if (input) built.input = input.source;
+  return built;
 }
 
 /** The -E features, while parsing. */

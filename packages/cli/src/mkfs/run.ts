@@ -13,6 +13,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { buildImage, scanDirectory } from '@erofs/writer';
 import { UsageError } from '../common.js';
+import { convert } from './convert.js';
 import { parseMkfsArgs, type MkfsBuildArgs } from './options.js';
 import { startProgress } from './progress.js';
 import { usageText } from './usage.js';
@@ -26,6 +27,8 @@ export interface MkfsDeps {
 
 /** Where output goes; tests and embedding callers may capture it. */
 export interface MkfsIo {
+  /** Where `--tar` with SOURCE '-' (or none) reads the tarball. */
+  stdin: NodeJS.ReadableStream & AsyncIterable<Uint8Array>;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: Readonly<Record<string, string | undefined>>;
@@ -81,10 +84,28 @@ export async function mkfsMain(argv: readonly string[], io: Partial<MkfsIo> = {}
     return 0;
   }
 
-  const { source, image, blobdev } = checkPaths(args);
-  const w: MkfsDeps = deps ?? { scanDirectory, buildImage };
   const verbose = !args.quiet && args.debugLevel >= 2;
   const interactive = !args.quiet && args.debugLevel > 0 && Boolean(out.isTTY) && Boolean(err.isTTY) && env['CI'] === undefined;
+  if (args.input) {
+    const image = checkConvertPaths(args);
+    // A progress line on stderr would mix with a tar arriving on stdin from a terminal pipeline: only when both are TTYs.
+    const progress = startProgress({ enabled: interactive, stream: err });
+    const started = process.hrtime.bigint();
+    let res;
+    try {
+      progress.phase(`converting ${args.source}`);
+      res = await convert(args, image, { stdin: io.stdin ?? process.stdin }, err, progress.update);
+    } finally {
+      progress.stop();
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (verbose) {
+      for (const r of res.images) out.write(summaryText({ ...args, image: r.path }, r.summary, seconds));
+    }
+    return 0;
+  }
+  const { source, image, blobdev } = checkPaths(args);
+  const w: MkfsDeps = deps ?? { scanDirectory, buildImage };
   const progress = startProgress({ enabled: interactive, stream: err });
   const started = process.hrtime.bigint();
   let summary: BuildSummary;
@@ -159,6 +180,35 @@ export function checkPaths(args: MkfsBuildArgs): CheckedPaths {
     if (result.blobdev === image) throw new UsageError(`--blobdev '${args.writerOptions.blobdev}' is the same file as IMAGE`);
   }
   return result;
+}
+
+/**
+ * The outputs of a tar/OCI conversion, checked before any work: IMAGE (when
+ * given) and `--ungzip=FILE` as for directory sources, neither the same file
+ * as the tarball/archive; the --per-layer directory must be a directory if it
+ * exists. Returns the absolute IMAGE path ('' for --per-layer only).
+ */
+export function checkConvertPaths(args: MkfsBuildArgs): string {
+  const input = args.input!;
+  let real = '\0'; // stdin: nothing on disk to protect
+  if (input.path !== '-') {
+    const path = input.kind === 'oci' ? input.path.replace(/:[^/:]*$/, '') : input.path;
+    try {
+      real = realpathSync(statSync(input.path, { throwIfNoEntry: false }) ? input.path : path);
+    } catch (e) {
+      throw new Error(`cannot use SOURCE '${input.path}': ${reason(e)}`);
+    }
+  }
+  const image = args.image === '' ? '' : checkOutput(args.image, 'IMAGE', real, input.path);
+  if (input.kind === 'tar' && input.dumpFile !== undefined) {
+    const d = checkOutput(input.dumpFile, '--ungzip/--unzstd FILE', real, input.path);
+    if (d === image) throw new UsageError(`--ungzip/--unzstd FILE '${input.dumpFile}' is the same file as IMAGE`);
+  }
+  if (input.kind === 'oci' && input.perLayerDir !== undefined) {
+    const st = statSync(input.perLayerDir, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new Error(`--per-layer '${input.perLayerDir}' exists and is not a directory`);
+  }
+  return image;
 }
 
 /** One output file: its directory must exist; it must not be a directory nor inside SOURCE. */

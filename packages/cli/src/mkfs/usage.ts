@@ -1,7 +1,9 @@
 /** The text of `mkfs-erofs --help`. */
 export function usageText(prog = 'mkfs-erofs'): string {
   return `Usage: ${prog} [OPTIONS] IMAGE SOURCE
-Build an EROFS image (IMAGE) from the directory SOURCE (uncompressed layouts).
+       ${prog} [OPTIONS] --tar[=f] IMAGE [TARBALL|-]
+       ${prog} [OPTIONS] --oci[=f][,platform=X][,layer=N] [--per-layer=DIR] [IMAGE] DIR[:REF]|ARCHIVE
+Build an EROFS image (IMAGE) from the directory SOURCE, a tarball or a local OCI image.
 Options are spelled as in mkfs.erofs 1.9.3; short options take glued values (-b512, -T0).
 
 General options:
@@ -42,12 +44,29 @@ General options:
  --xattr-prefix=X       register X as a long xattr name prefix
  --quiet                no progress and no summary
 
+Tar and OCI sources:
+ --tar[=f]              SOURCE is a tarball (ustar, pax, GNU; '-' or none = stdin); file data is
+                        streamed into the image (--tar=i, index mode, is not supported yet)
+ --aufs                 turn aufs whiteouts (.wh.NAME, .wh..wh..opq) into overlayfs ones
+ --ovlfs-strip[=0|1]    drop overlayfs whiteouts (0:0 char devices) and opaque marks
+ --gzip, --ungzip[=X]   the tarball is gzip (X: also write the decompressed tar to X)
+ --unzstd[=X]           the tarball is Zstandard (likewise); without either, gzip and zstd
+                        are detected by their magic bytes
+ --oci[=f][,platform=X][,layer=N|,blob=D]
+                        SOURCE is an OCI image layout DIR[:REF], an oci-archive or a
+                        docker-archive; layers (plain, gzip, zstd; digests verified) are
+                        applied with whiteouts into one image; layer=N / blob=D: only that
+                        layer (0 = lowest), keeping overlayfs whiteouts
+ --per-layer=DIR        with --oci: one image per layer, DIR/sha256-<hex>.erofs, with
+                        overlayfs whiteouts, for stacking as overlayfs lower dirs
+                        (IMAGE may then be omitted)
+
 Environment:
  SOURCE_DATE_EPOCH      without -T: the build time, and mtimes later than it are clamped
                         to it (reproducible builds); -T wins over it
 
 Not supported yet (exit status 2): compression (-z, -C, -m, --zD, compression -E features),
-tar/OCI/S3/rebuild sources, --aufs, --ovlfs-strip, --incremental, and the remaining
-mkfs.erofs options.
+index-only tar/OCI images (--tar=i, --oci=i), S3/registry/rebuild sources, --incremental,
+and the remaining mkfs.erofs options.
 `;
 }

@@ -1,0 +1,177 @@
+/**
+ * `mkfs-erofs --oci` against real tools: an image built with umoci from a
+ * test tree in three layers (layer 2 deletes a file and a directory tree,
+ * made by `umoci repack`; layer 3 is a hand-made tar with an opaque
+ * directory and a file whiteout, added with `umoci raw add-layer`), exported
+ * with skopeo as an oci-archive (gzip layers), an oci-archive with zstd
+ * layers and a docker-archive, plus the OCI layout directory itself.
+ *
+ * Each conversion, mounted by the kernel, must equal the tree `umoci unpack`
+ * produces (paths, types, modes, uids/gids, nlink, sizes, mtimes, content,
+ * symlink targets, device numbers, hard links, xattrs). The rootfs
+ * directory's own metadata is left out: umoci creates it itself (mode 0755,
+ * the unpack time), while layer tars may or may not describe '.'.
+ *
+ * `--per-layer` images must mount, and stacked as overlayfs lower dirs they
+ * must give the same tree (overlayfs reports nlink 1 for merged directories,
+ * so directory nlink is not compared there).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeTar } from '../packages/oci/test/lib.js';
+import { compareTrees, formatMismatches } from './lib/compare.js';
+import { canDescribe, describeTree } from './lib/describe.js';
+import type { ManifestEntry } from './lib/fixtures.js';
+import { canMount, describeImage, withMount } from './lib/mount.js';
+import { cliMissing, describeRun, mountsBelow, run, runCli, skipIf, tmpDir, which } from './lib/tools.js';
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, describeRun(`${cmd} ${args.join(' ')}`, r));
+  return r.stdout;
+}
+
+/** Everything but the root directory itself (see the file comment). */
+function withoutRoot(entries: ManifestEntry[]): ManifestEntry[] {
+  return entries.filter((e) => e.path !== '/');
+}
+
+/** Builds the test image in OCI layout `layout` with tag `t`; returns the layer-3 tar's path. */
+async function buildImage(work: string): Promise<string> {
+  const layout = join(work, 'layout');
+  const bundle = join(work, 'bundle');
+  await sh('umoci', ['init', '--layout', layout]);
+  await sh('umoci', ['new', '--image', `${layout}:t`]);
+  await sh('umoci', ['unpack', '--image', `${layout}:t`, bundle]);
+  const r = join(bundle, 'rootfs');
+  const t0 = new Date('2022-03-04T05:06:07Z');
+  // layer 1
+  for (const d of ['etc', 'gone-dir/sub', 'opq/old', 'keep', 'bin', 'deep/a/b']) mkdirSync(join(r, d), { recursive: true });
+  writeFileSync(join(r, 'etc/hello'), 'hello\n');
+  writeFileSync(join(r, 'etc/bye'), 'bye\n');
+  writeFileSync(join(r, 'gone-dir/sub/f'), 'doomed\n');
+  writeFileSync(join(r, 'opq/old/f'), 'hidden by the opaque dir\n');
+  writeFileSync(join(r, 'opq/top'), 'also hidden\n');
+  writeFileSync(join(r, 'keep/big'), Buffer.alloc(300_000, 'erofs-'));
+  writeFileSync(join(r, 'deep/a/b/leaf'), 'leaf\n');
+  writeFileSync(join(r, 'keep/empty'), '');
+  linkSync(join(r, 'keep/big'), join(r, 'keep/big-link'));
+  symlinkSync('../etc/hello', join(r, 'bin/sym'));
+  chmodSync(join(r, 'keep/big'), 0o4755);
+  chmodSync(join(r, 'deep'), 0o700);
+  chownSync(join(r, 'etc/hello'), 1000, 2000);
+  chownSync(join(r, 'deep/a'), 33, 44);
+  await sh('setfattr', ['-n', 'user.note', '-v', 'layer1', join(r, 'etc/hello')]);
+  await sh('setfattr', ['-n', 'user.dir', '-v', '0x00ff10', join(r, 'keep')]);
+  await sh('mkfifo', [join(r, 'keep/fifo')]);
+  await sh('mknod', [join(r, 'keep/cdev'), 'c', '1', '3']);
+  utimesSync(join(r, 'etc/bye'), t0, t0);
+  await sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:t`, bundle]);
+  // layer 2: deletions and changes
+  rmSync(join(r, 'gone-dir'), { recursive: true });
+  rmSync(join(r, 'etc/bye'));
+  writeFileSync(join(r, 'etc/hello'), 'changed in layer 2\n');
+  mkdirSync(join(r, 'newdir'));
+  writeFileSync(join(r, 'newdir/n'), 'new\n');
+  chmodSync(join(r, 'keep/big'), 0o755);
+  await sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:t`, bundle]);
+  // layer 3: an opaque directory and a whiteout, as other tools write them
+  const mtime = Math.floor(t0.getTime() / 1000);
+  const l3 = join(work, 'layer3.tar');
+  writeFileSync(l3, makeTar([
+    { name: './opq/', type: '5', mode: 0o751, mtime },
+    { name: './opq/.wh..wh..opq', mtime },
+    { name: './opq/fresh', body: 'fresh in layer 3\n', mtime, uid: 7, gid: 8 },
+    { name: './keep/.wh.fifo', mtime },
+    { name: './newdir/.wh.n', mtime },
+    { name: './newdir/n2', body: 'replaces n\n', mtime },
+  ]));
+  await sh('umoci', ['raw', 'add-layer', '--image', `${layout}:t`, l3]);
+  return layout;
+}
+
+describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurrency: 2 }, () => {
+  let skip: string | null = null;
+  let work = '';
+  let expected: ManifestEntry[] = [];
+  const sources: Record<string, string> = {};
+
+  before(async () => {
+    skip = cliMissing('mkfs-erofs') ?? canDescribe() ?? (await canMount())
+      ?? (['umoci', 'skopeo', 'setfattr', 'mkfifo', 'mknod'].map((c) => (which(c) ? null : `${c} not found`)).find(Boolean) ?? null);
+    if (skip) return;
+    work = tmpDir('oci-cli');
+    const layout = await buildImage(work);
+    await sh('umoci', ['unpack', '--image', `${layout}:t`, join(work, 'unpacked')]);
+    expected = withoutRoot(await describeTree(join(work, 'unpacked', 'rootfs')));
+    sources['oci layout DIR:REF'] = `${layout}:t`;
+    sources['oci-archive (gzip)'] = join(work, 'gz.tar');
+    sources['oci-archive (zstd)'] = join(work, 'zst.tar');
+    sources['docker-archive'] = join(work, 'docker.tar');
+    await sh('skopeo', ['copy', '-q', `oci:${layout}:t`, `oci-archive:${sources['oci-archive (gzip)']}`]);
+    await sh('skopeo', ['copy', '-q', '--dest-compress-format', 'zstd', `oci:${layout}:t`, `oci-archive:${sources['oci-archive (zstd)']}`]);
+    await sh('skopeo', ['copy', '-q', `oci:${layout}:t`, `docker-archive:${sources['docker-archive']}:t:latest`]);
+  });
+
+  it('the test image really has deletions and an opaque directory', (t) => {
+    if (skipIf(t, skip)) return;
+    const paths = new Set(expected.map((e) => e.path));
+    for (const gone of ['/gone-dir', '/etc/bye', '/opq/old', '/opq/top', '/keep/fifo', '/newdir/n']) assert.ok(!paths.has(gone), gone);
+    for (const kept of ['/opq/fresh', '/keep/big-link', '/keep/cdev', '/bin/sym', '/newdir/n2', '/deep/a/b/leaf']) assert.ok(paths.has(kept), kept);
+  });
+
+  for (const kind of ['oci layout DIR:REF', 'oci-archive (gzip)', 'oci-archive (zstd)', 'docker-archive']) {
+    it(`${kind}: flattened image equals umoci unpack`, async (t) => {
+      if (skipIf(t, skip)) return;
+      const img = join(tmpDir('oci-img', t), 'flat.erofs');
+      const r = await runCli('mkfs-erofs', ['--quiet', '--oci', img, sources[kind]!]);
+      assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+      const mism = compareTrees(expected, withoutRoot(await describeImage(img)));
+      assert.deepEqual(mism, [], formatMismatches(mism));
+    });
+  }
+
+  it('--per-layer images mount and, stacked with overlayfs, equal umoci unpack', async (t) => {
+    if (skipIf(t, skip)) return;
+    const dir = tmpDir('oci-per-layer', t);
+    const layers = join(dir, 'layers');
+    const r = await runCli('mkfs-erofs', ['--quiet', '--oci', `--per-layer=${layers}`, sources['oci-archive (gzip)']!]);
+    assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+    const manifest = JSON.parse(await sh('skopeo', ['inspect', '--raw', `oci-archive:${sources['oci-archive (gzip)']}`])) as { layers: Array<{ digest: string }> };
+    const names = manifest.layers.map((l) => `${l.digest.replace(':', '-')}.erofs`);
+    assert.deepEqual(readdirSync(layers).sort(), [...names].sort());
+    const files = names.map((n) => join(layers, n));
+    // mount L1, L2, L3 and stack them: lowerdir=L3:L2:L1 (leftmost is the top)
+    const got = await withMount(files[0]!, {}, (d1) => withMount(files[1]!, {}, (d2) => withMount(files[2]!, {}, async (d3) => {
+      const merged = join(dir, 'merged');
+      mkdirSync(merged);
+      await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${d3}:${d2}:${d1}`, merged]);
+      try {
+        return await describeTree(merged);
+      } finally {
+        await run('umount', [merged]);
+        if (mountsBelow(merged).length) await run('umount', ['-l', merged]);
+      }
+    })));
+    const dirsNlink1 = expected.map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e));
+    const mism = compareTrees(dirsNlink1, withoutRoot(got).map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e)));
+    assert.deepEqual(mism, [], formatMismatches(mism));
+  });
+
+  it('--per-layer keeps overlayfs-native whiteouts (0:0 char devices, trusted.overlay.opaque=y)', async (t) => {
+    if (skipIf(t, skip)) return;
+    const dir = tmpDir('oci-l3', t);
+    const img = join(dir, 'l3.erofs');
+    const r = await runCli('mkfs-erofs', ['--quiet', '--oci=f,layer=2', img, sources['oci-archive (zstd)']!]);
+    assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+    const e = new Map((await describeImage(img)).map((x) => [x.path, x]));
+    assert.equal(e.get('/keep/fifo')?.type, 'chardev');
+    assert.deepEqual(e.get('/keep/fifo')?.rdev, { major: 0, minor: 0 });
+    assert.equal(e.get('/newdir/n')?.type, 'chardev');
+    assert.equal(e.get('/opq')?.xattrs['trusted.overlay.opaque'], Buffer.from('y').toString('hex'));
+    assert.equal(e.get('/opq/fresh')?.uid, 7);
+    assert.ok(!e.has('/opq/.wh..wh..opq') && !e.has('/keep/.wh.fifo'));
+  });
+});
