@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { buildImage, defaultWriterOptions, scanDirectory, type InodeNode, type WriterOptions } from '@erofs/writer';
+import { fileSource, openImageFile } from '@erofs/reader/node';
 import { compareTrees, formatMismatches } from './lib/compare.js';
+import { describeWithLibrary } from './reader-helpers.js';
 import { expectedForTree, FIX_IMAGES, loadManifest } from './lib/fixtures.js';
 import { canMount, describeImage, withMount } from './lib/mount.js';
 import { fixtureSourceTree } from './lib/source-tree.js';
@@ -74,8 +76,19 @@ describe('writer: images of the fixture tree through the kernel', { concurrency:
       assert.equal(summary.inodes, 2146);
       if (c.opts.ishareKey) assert.ok(summary.fingerprinted > 0);
 
-      const actual = await describeImage(img, blob ? { mode: 'file', devices: [opts.blobdev!] } : {});
       const expected = expectedForTree({ tree: 'full', mtime: 'source', ...(c.opts.ishareKey ? { digestXattr: c.opts.ishareKey } : {}) });
+      // our own reader, which needs no root, sees the same tree as the kernel
+      const blobSrc = blob ? await fileSource(opts.blobdev!) : undefined;
+      const image = await openImageFile(img, blobSrc ? { devices: [blobSrc] } : {});
+      try {
+        const viaReader = compareTrees(expected, await describeWithLibrary(image));
+        assert.equal(viaReader.length, 0, 'our reader: ' + formatMismatches(viaReader));
+      } finally {
+        await image.close?.();
+        await blobSrc?.close?.();
+      }
+
+      const actual = await describeImage(img, blob ? { mode: 'file', devices: [opts.blobdev!] } : {});
       const mism = compareTrees(expected, actual);
       assert.equal(mism.length, 0, formatMismatches(mism));
 
