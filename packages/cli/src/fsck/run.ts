@@ -12,7 +12,7 @@ import {
   DIRENT_SIZE, EROFS_FT_MAX, ErofsError, S_IFMT, decodeAcl, fileTypeFromMode, splitXattrName, xattrFilterBit,
 } from '@erofs/format';
 import { compareBytes, nidText, type Image, type Inode, type RawDirent } from '@erofs/reader';
-import { openImageFile } from '@erofs/reader/node';
+import { fileSource, openImageFile } from '@erofs/reader/node';
 import { UsageError } from '../common.js';
 import { Extractor } from './extract.js';
 
@@ -22,18 +22,22 @@ export interface FsckOptions {
   /** Name of the digest xattr to verify ("" = the default for the image). */
   digest?: string;
   quiet: boolean;
+  /** `--device=PATH` (repeatable): extra devices of the device table, in order (blobs). */
+  devices: string[];
+  help?: boolean;
 }
 
-export const FSCK_USAGE = 'usage: fsck-erofs IMAGE [--extract=DIR] [--xattr-inode-digest[=NAME]] [--quiet]';
+export const FSCK_USAGE = 'usage: fsck-erofs IMAGE [--extract=DIR] [--xattr-inode-digest[=NAME]] [--device=BLOB]... [--quiet]';
 
 export function parseFsckArgs(argv: string[]): FsckOptions {
-  const o: FsckOptions = { image: '', quiet: false };
+  const o: FsckOptions = { image: '', quiet: false, devices: [] };
   for (const a of argv) {
     if (a === '--quiet' || a === '-q') o.quiet = true;
     else if (a.startsWith('--extract=')) o.extract = a.slice('--extract='.length);
     else if (a === '--xattr-inode-digest') o.digest = '';
     else if (a.startsWith('--xattr-inode-digest=')) o.digest = a.slice('--xattr-inode-digest='.length);
-    else if (a === '-h' || a === '--help') throw new UsageError(FSCK_USAGE);
+    else if (a.startsWith('--device=') && a.length > 9) o.devices.push(a.slice('--device='.length));
+    else if (a === '-h' || a === '--help') return { ...o, help: true };
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}\n${FSCK_USAGE}`);
     else if (!o.image) o.image = a;
     else throw new UsageError(`too many arguments\n${FSCK_USAGE}`);
@@ -264,7 +268,12 @@ export class Fsck {
 /** The command: returns the exit status. */
 export async function fsckMain(argv: string[]): Promise<number> {
   const opts = parseFsckArgs(argv);
-  const img = await openImageFile(opts.image);
+  if (opts.help) {
+    process.stdout.write(`${FSCK_USAGE}\n`);
+    return 0;
+  }
+  const devices = await Promise.all(opts.devices.map((d) => fileSource(d)));
+  const img = await openImageFile(opts.image, devices.length ? { devices } : {});
   try {
     const out = opts.extract ? await Extractor.create(opts.extract, img) : undefined;
     const rep = await new Fsck(img, opts, out).run();
