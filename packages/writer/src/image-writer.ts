@@ -18,6 +18,7 @@
  * Metadata goes last because its size is only known when the tree is complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -41,7 +42,7 @@ import type { BuildSummary, ProgressFn, WriterOptions } from './options.js';
 import type { FileData, InodeNode, Timestamp } from './tree.js';
 import {
   buildPrefixTable, encodeIbody, encodePrefixTable, encodeSharedArea, ibodySizeAllInline, makeXattrItem,
-  planIbody, planSharedArea, prefixTableSize, type IbodyPlan, type PrefixTable, type XattrItem,
+  planIbody, planSharedArea, prefixTableSize, type IbodyPlan, type PrefixTable, type SharedArea, type XattrItem,
 } from './xattrs.js';
 
 const FINGERPRINT_PREFIX = new TextEncoder().encode('sha256:');
@@ -49,6 +50,8 @@ const FINGERPRINT_PREFIX = new TextEncoder().encode('sha256:');
 export const FINGERPRINT_SIZE = FINGERPRINT_PREFIX.length + 32;
 const U32_MAX = 0xffffffff;
 const READ_BUF = 1 << 20;
+/** Size of each of the two output buffers of the data area (host files are read straight into them). */
+const DATA_BUF = 2 << 20;
 
 /**
  * File data already placed by {@link ImageWriter.writeData}. One variant per
@@ -63,8 +66,13 @@ export type WrittenData =
       startBlk: number;
       /** Blocks written at startBlk (the tail block included when it was written). */
       blocks: number;
-      /** The last partial block's bytes, kept for inlining; null when written (or none). */
-      tail: Uint8Array | null;
+      /**
+       * The last partial block's bytes, kept for inlining (in the writer's
+       * tail store, see TailStore): offset there and length; length 0 when
+       * written with the blocks (or none).
+       */
+      tailOff: number;
+      tailLen: number;
       digest: Uint8Array | null;
     }
   | {
@@ -101,34 +109,56 @@ export interface WrittenHandle {
 /** Source bytes of a file: any async iterable of byte chunks. */
 export type ByteStream = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-interface Ino {
-  node: InodeNode;
-  /** Path in the image, for messages. */
-  path: string;
-  mode: number;
-  nlink: number;
+type Dirent = { name: Uint8Array; ino: Ino | null /* null = parent/self resolved later */; kind: 'self' | 'parent' | 'child' };
+
+/** No xattrs: shared by every inode without any (never modified). */
+const NO_ITEMS: XattrItem[] = [];
+
+/** One inode as the writer lays it out (one per node; some 50k of them for a large tree, so kept small). */
+class Ino {
+  nlink = 0;
   /** Sorted entries of a directory (with '.' and '..' unless omitted). */
-  dirents?: Array<{ name: Uint8Array; ino: Ino | null /* null = parent/self resolved later */; kind: 'self' | 'parent' | 'child' }>;
-  parent?: Ino;
-  xattrs: XattrItem[];
-  ibody?: IbodyPlan;
-  data?: WrittenData;
+  dirents: Dirent[] | undefined = undefined;
+  /** Stored xattrs (the fingerprint excluded: it comes from data.digest). */
+  xattrs: XattrItem[] = NO_ITEMS;
+  /** Bytes of the xattr body (0: none). */
+  ibodySize = 0;
+  data: WrittenData | undefined = undefined;
   /** Bytes of a directory or symlink (finish-time data). */
-  content?: Uint8Array;
-  size: number;
-  extended: boolean;
-  datalayout: number;
+  content: Uint8Array | undefined = undefined;
+  size = 0;
+  extended = false;
+  datalayout = 0;
   /** Start block of finish-time blocks (dirs, symlinks, relocated files); -1 none. */
-  lateBlk: number;
-  lateBlocks: number;
-  /** Inline tail bytes stored in the metadata record. */
-  inlineTail: Uint8Array | null;
-  nid: bigint;
+  lateBlk = -1;
+  lateBlocks = 0;
+  /** Inline tail bytes stored in the metadata record (directories and symlinks). */
+  inlineTail: Uint8Array | null = null;
+  nid = 0;
   /** Byte offset of the record in the metadata area. */
-  pos: number;
-  recSize: number;
+  pos = 0;
+  recSize = 0;
   /** Byte offset (from pos) of the chunk indexes, when chunk-based; of the map header when compressed. */
-  idxOff: number;
+  idxOff = 0;
+
+  /** `up`: the directory it was first found in (a directory's parent); null for the root. */
+  constructor(readonly node: InodeNode, readonly up: Ino | null, readonly name: Uint8Array | null) {}
+
+  get mode(): number {
+    return modeType(this.node.type) | (this.node.mode & 0o7777);
+  }
+
+  get parent(): Ino | undefined {
+    return this.up ?? undefined;
+  }
+
+  /** Path in the image, for messages (made when asked). */
+  get path(): string {
+    if (!this.up) return '/';
+    const parts: string[] = [];
+    for (let i: Ino = this; i.up; i = i.up) parts.push(dec.decode(i.name!));
+    return '/' + parts.reverse().join('/');
+  }
 }
 
 /** Stream files kept in memory (for the uncompressed fallback) up to this size. */
@@ -256,6 +286,18 @@ class SeqWriter {
     this.buf.set(b, this.used);
     this.used += b.length;
   }
+  /** n zero bytes at the end of the buffer to encode into (valid until the next call). */
+  async slot(n: number): Promise<Uint8Array> {
+    if (this.used + n > this.buf.length) {
+      await this.flush();
+      if (n > this.buf.length) this.buf = Buffer.alloc(n);
+    }
+    const s = this.buf.subarray(this.used, this.used + n);
+    s.fill(0);
+    this.used += n;
+    return s;
+  }
+
   async zeros(n: number): Promise<void> {
     while (n > 0) {
       if (this.used === this.buf.length) await this.flush();
@@ -307,6 +349,139 @@ async function* readHostFile(path: string, size: number): AsyncGenerator<Uint8Ar
   }
 }
 
+/** An integer as a small integer where it fits (a double would be boxed in every object holding it). */
+function small(n: number): number {
+  return n <= 0x3fffffff && n >= -0x40000000 ? n | 0 : n;
+}
+
+function readError(e: unknown, path: string): ErofsError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new ErofsError(code === 'ENOENT' ? 'ENOENT' : code === 'EACCES' || code === 'EPERM' ? 'EACCES' : 'EIO',
+    `cannot read: ${(e as Error).message}`, path, { cause: e });
+}
+
+/**
+ * Tails of files kept for inlining (they go into the metadata area, written
+ * last): appended to an unlinked scratch file next to the output instead of
+ * being held in memory (tens of MB for a large tree), and read back in
+ * about the order they were written, through a 1 MiB window.
+ */
+class TailStore {
+  private wbuf = Buffer.allocUnsafe(256 << 10);
+  private wused = 0;
+  private flushed = 0;
+  private rbuf: Buffer | undefined;
+  private rstart = 0;
+  private rlen = 0;
+  private constructor(private fd: number) {}
+
+  static open(nextTo: string): TailStore {
+    const path = join(dirname(nextTo), `.${basename(nextTo)}.tails-${randomBytes(4).toString('hex')}`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx+', 0o600);
+    } catch (e) {
+      throw new ErofsError('EACCES', `cannot create a scratch file: ${(e as Error).message}`, path, { cause: e });
+    }
+    unlinkSync(path); // nothing left behind whatever happens
+    return new TailStore(fd);
+  }
+
+  /** Stores `b` (at most a block); returns its offset. */
+  append(b: Uint8Array): number {
+    if (this.wused + b.length > this.wbuf.length) {
+      writeFullSync(this.fd, this.wbuf.subarray(0, this.wused), this.flushed);
+      this.flushed += this.wused;
+      this.wused = 0;
+    }
+    const off = this.flushed + this.wused;
+    this.wbuf.set(b, this.wused);
+    this.wused += b.length;
+    return off;
+  }
+
+  /** Copies `len` bytes stored at `off` to `dst[at]`. */
+  read(off: number, len: number, dst: Uint8Array, at: number): void {
+    if (off >= this.flushed) {
+      dst.set(this.wbuf.subarray(off - this.flushed, off - this.flushed + len), at);
+      return;
+    }
+    if (!this.rbuf || off < this.rstart || off + len > this.rstart + this.rlen) {
+      this.rbuf ??= Buffer.allocUnsafe(256 << 10);
+      // a window when reading on in order (directory sources); just the tail when jumping about (tar order)
+      const onward = off >= this.rstart && off < this.rstart + this.rlen + this.rbuf.length;
+      const want = onward || this.rlen === 0 ? this.rbuf.length : len;
+      this.rstart = off;
+      this.rlen = readSync(this.fd, this.rbuf, 0, Math.min(want, this.flushed - off), off);
+      if (this.rlen < len) throw new ErofsError('EIO', 'short read from the tail scratch file');
+    }
+    dst.set(this.rbuf.subarray(off - this.rstart, off - this.rstart + len), at);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+function writeFullSync(fd: number, b: Uint8Array, pos: number): void {
+  let off = 0;
+  while (off < b.length) {
+    const n = writeSync(fd, b, off, b.length - off, pos + off);
+    if (n <= 0) throw new ErofsError('EIO', 'short write to a scratch file');
+    off += n;
+  }
+}
+
+/**
+ * The data area as host files are copied into it: files are read straight
+ * into one of two large buffers, each written with one positional write
+ * when full; the write of one overlaps filling the other.
+ */
+class DataOut {
+  private readonly bufs: [Buffer, Buffer];
+  private readonly pending: [Promise<void> | null, Promise<void> | null] = [null, null];
+  private cur = 0;
+  buf: Buffer;
+  used = 0;
+  /** Image byte offset of buf[0]. */
+  start: number;
+
+  constructor(private readonly fh: FileHandle, start: number, size: number) {
+    this.bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    this.buf = this.bufs[0];
+    this.start = start;
+  }
+
+  /** Starts writing the buffer and switches to the other one (waiting for its last write). */
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const p = writeAll(this.fh, this.buf.subarray(0, this.used), this.start);
+    p.catch(() => undefined); // awaited before the buffer is used again, or by drain
+    this.pending[this.cur] = p;
+    this.start += this.used;
+    this.used = 0;
+    this.cur ^= 1;
+    this.buf = this.bufs[this.cur];
+    const q = this.pending[this.cur];
+    if (q) {
+      this.pending[this.cur] = null;
+      await q;
+    }
+  }
+
+  /** Writes everything buffered and waits for all writes. */
+  async drain(): Promise<void> {
+    await this.flush();
+    for (let i = 0; i < 2; i++) {
+      const q = this.pending[i];
+      this.pending[i] = null;
+      if (q) await q;
+    }
+  }
+}
+
 /** Per-build state of chunk-based data (dedupe across files, the blob device). */
 interface ChunkStore {
   /** sha256 + length -> start block. */
@@ -339,6 +514,13 @@ export class ImageWriter {
   private readonly zeroBlock: Uint8Array;
   private readBuf: Buffer | undefined;
   private chunkBuf: Buffer | undefined;
+  private tails: TailStore | undefined;
+  private readonly tailBuf: Buffer;
+  /** Bytes of the ibody of an inode whose only xattr is the fingerprint (0: no fingerprints). */
+  private readonly fpOnlyIbody: number;
+  private fpTemplate: XattrItem | undefined;
+  private digestArena = new Uint8Array(0);
+  private digestAt = 0;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -353,6 +535,10 @@ export class ImageWriter {
     this.prefixes = prefixes;
     this.progress = progress;
     this.zeroBlock = new Uint8Array(this.blksz);
+    this.tailBuf = Buffer.allocUnsafe(this.blksz);
+    this.fpOnlyIbody = opts.ishareKey !== undefined
+      ? ibodySizeAllInline([makeXattrItem(opts.ishareKey, new Uint8Array(FINGERPRINT_SIZE), prefixes, '', true)])
+      : 0;
     let off = EROFS_SUPER_OFFSET + SUPERBLOCK_BASE_SIZE;
     this.plan = new CompressionPlan(opts);
     // compression configs must follow the superblock directly
@@ -377,7 +563,7 @@ export class ImageWriter {
   /** Validates `opts`, opens a temporary file next to `outPath` (and the blob device's). */
   static async create(outPath: string, opts: WriterOptions, progress?: ProgressFn): Promise<ImageWriter> {
     validateOptions(opts);
-    const prefixes = buildPrefixTable(opts.xattrPrefixes, opts.ishareKey);
+    const prefixes = buildPrefixTable(opts.xattrPrefixes, opts.ishareKey, opts.ishareKeyIndex);
     const { fh, tmp } = await openTemp(outPath);
     const w = new ImageWriter(fh, tmp, outPath, opts, prefixes, progress);
     if (opts.chunkSize !== undefined) {
@@ -400,6 +586,7 @@ export class ImageWriter {
     if (this.closed) return;
     this.closed = true;
     await this.closePool();
+    this.closeTails();
     await this.fh.close().catch(() => undefined);
     await rm(this.tmp, { force: true }).catch(() => undefined);
     const blob = this.chunkStore?.blob;
@@ -407,6 +594,21 @@ export class ImageWriter {
       await blob.fh.close().catch(() => undefined);
       await rm(blob.tmp, { force: true }).catch(() => undefined);
     }
+  }
+
+  private closeTails(): void {
+    try {
+      this.tails?.close();
+    } catch {
+      // nothing to keep
+    }
+    this.tails = undefined;
+  }
+
+  /** Keeps a tail for inlining; returns its offset in the tail store. */
+  private keepTail(b: Uint8Array): number {
+    this.tails ??= TailStore.open(this.outPath);
+    return this.tails.append(b);
   }
 
   private async closePool(): Promise<void> {
@@ -590,10 +792,11 @@ export class ImageWriter {
   private inlineRoom(size: number, xattrs: ReadonlyMap<string, Uint8Array> | undefined, path: string): boolean {
     const tail = size % this.blksz;
     if (!this.opts.inlineData || tail === 0) return false;
-    const items: XattrItem[] = [];
-    if (xattrs && (this.opts.xattrTolerance ?? 2) >= 0) {
-      for (const [k, v] of xattrs) items.push(makeXattrItem(k, v, this.prefixes, path));
+    if (!xattrs || xattrs.size === 0 || (this.opts.xattrTolerance ?? 2) < 0) {
+      return INODE_EXTENDED_SIZE + (size > 0 ? this.fpOnlyIbody : 0) + tail <= this.blksz;
     }
+    const items: XattrItem[] = [];
+    for (const [k, v] of xattrs) items.push(makeXattrItem(k, v, this.prefixes, path));
     if (this.prefixes.ishareIndex !== undefined && size > 0) items.push(this.fingerprintItem(new Uint8Array(FINGERPRINT_SIZE), path));
     return INODE_EXTENDED_SIZE + ibodySizeAllInline(items) + tail <= this.blksz;
   }
@@ -602,13 +805,28 @@ export class ImageWriter {
     return makeXattrItem(this.opts.ishareKey!, value, this.prefixes, path, true);
   }
 
+  /** The planned xattr body of an inode: its xattrs and, when it has a digest, the fingerprint. */
+  private ibodyOf(ino: Ino, shared: SharedArea): IbodyPlan {
+    const digest = ino.data?.digest;
+    let items = ino.xattrs;
+    if (digest) {
+      const v = new Uint8Array(FINGERPRINT_SIZE);
+      v.set(FINGERPRINT_PREFIX);
+      v.set(digest, FINGERPRINT_PREFIX.length);
+      // name, index, filter bit and size are the same for every file: only the value differs
+      this.fpTemplate ??= this.fingerprintItem(new Uint8Array(FINGERPRINT_SIZE), '');
+      items = [...items, { ...this.fpTemplate, value: v, key: '' }];
+    }
+    return planIbody(items, shared, this.opts.xattrNameFilter);
+  }
+
   private async writeFlat(stream: ByteStream, size: number, path: string, keepTail: boolean): Promise<WrittenData> {
     const bs = this.blksz;
     const fullBytes = keepTail ? size - (size % bs) : size;
     const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
     const startBlk = size > 0 && fullBytes > 0 ? this.nextBlk : -1;
     const base = startBlk * bs;
-    let tail: Uint8Array | null = keepTail ? new Uint8Array(size - fullBytes) : null;
+    const tail = keepTail ? this.tailBuf.subarray(0, size - fullBytes) : null;
     let done = 0;
     for await (const chunk of stream) {
       if (chunk.length === 0) continue;
@@ -633,8 +851,9 @@ export class ImageWriter {
       if (pad > 0) await writeAll(this.fh, this.zeroBlock.subarray(0, pad), base + fullBytes);
       this.nextBlk += blocks;
     }
-    if (tail && tail.length === 0) tail = null;
-    return { layout: 'flat', size, startBlk, blocks, tail, digest: hash ? new Uint8Array(hash.digest()) : null };
+    const tailLen = tail ? tail.length : 0;
+    const tailOff = tailLen > 0 ? this.keepTail(tail!) : -1;
+    return { layout: 'flat', size, startBlk, blocks, tailOff, tailLen, digest: hash ? new Uint8Array(hash.digest()) : null };
   }
 
   private async writeChunked(stream: ByteStream, size: number, path: string): Promise<WrittenData> {
@@ -699,6 +918,81 @@ export class ImageWriter {
       layout: 'chunked', size, chunkBits: Math.log2(cs) - this.opts.blkszbits, chunks,
       deviceId: store.blob ? 1 : 0, digest: hash ? new Uint8Array(hash.digest()) : null,
     };
+  }
+
+  /**
+   * Copies one host file into the data area (flat layout): synchronous
+   * reads straight into the output buffer (no await per file: on a page-
+   * cached tree a syscall beats a thread-pool round trip), hashed in place;
+   * only a full output buffer waits, for the write of the other one.
+   */
+  private async copyHostFlat(out: DataOut, path: string, size: number, keepTail: boolean): Promise<WrittenData> {
+    const bs = this.blksz;
+    const fullBytes = keepTail ? size - (size % bs) : size;
+    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
+    const startBlk = fullBytes > 0 ? small((out.start + out.used) / bs) : -1;
+    const tail = this.tailBuf;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw readError(e, path);
+    }
+    let done = 0;
+    try {
+      for (;;) {
+        if (out.used === out.buf.length) await out.flush();
+        const b = out.buf;
+        const at = out.used;
+        // one byte more than expected: a file that grew shows at once
+        const want = Math.min(b.length - at, size + 1 - done);
+        let n: number;
+        try {
+          n = readSync(fd, b, at, want, null);
+        } catch (e) {
+          throw readError(e, path);
+        }
+        if (n === 0) break;
+        const before = done;
+        done += n;
+        if (done > size) throw changed(path, size, 'grew');
+        hash?.update(b.subarray(at, at + n));
+        if (done > fullBytes) {
+          const k = Math.max(fullBytes - before, 0); // bytes of this read before the tail
+          b.copy(tail, before + k - fullBytes, at + k, at + n);
+          out.used += k;
+        } else {
+          out.used += n;
+        }
+        if (n < want && done === size) break; // short read at the expected size: end of file
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (done !== size) throw changed(path, size, 'shrank');
+    const blocks = Math.ceil(fullBytes / bs);
+    const pad = blocks * bs - fullBytes;
+    if (pad > 0) {
+      // the buffer's length is a multiple of the block size, so the pad fits
+      out.buf.fill(0, out.used, out.used + pad);
+      out.used += pad;
+    }
+    this.nextBlk += blocks;
+    const tailLen = size - fullBytes;
+    const tailOff = tailLen > 0 ? this.keepTail(tail.subarray(0, tailLen)) : -1;
+    return { layout: 'flat', size, startBlk, blocks, tailOff, tailLen, digest: hash ? this.keepDigest(hash.digest()) : null };
+  }
+
+  /** A digest kept for the metadata: a view into a shared arena (no ArrayBuffer per file). */
+  private keepDigest(d: Buffer): Uint8Array {
+    if (this.digestAt + d.length > this.digestArena.length) {
+      this.digestArena = new Uint8Array(1 << 16);
+      this.digestAt = 0;
+    }
+    const v = this.digestArena.subarray(this.digestAt, this.digestAt + d.length);
+    v.set(d);
+    this.digestAt += d.length;
+    return v;
   }
 
   /** A fresh stream of a node's bytes (host path or bytes). */
@@ -797,8 +1091,10 @@ export class ImageWriter {
     const tolerance = o.xattrTolerance ?? 2;
     for (const ino of inos) {
       if (tolerance < 0) continue;
+      if (ino.node.xattrs.size === 0) continue;
       const names = [...ino.node.xattrs.keys()].sort();
-      for (const n of names) ino.xattrs.push(makeXattrItem(n, ino.node.xattrs.get(n)!, this.prefixes, ino.path));
+      const path = ino.path;
+      ino.xattrs = names.map((n) => makeXattrItem(n, ino.node.xattrs.get(n)!, this.prefixes, path));
     }
 
     // file data not streamed yet, in tree order
@@ -819,32 +1115,42 @@ export class ImageWriter {
         }
       }
       ino.size = ino.data.size;
-      if (ino.data.digest) {
-        const v = new Uint8Array(FINGERPRINT_SIZE);
-        v.set(FINGERPRINT_PREFIX);
-        v.set(ino.data.digest, FINGERPRINT_PREFIX.length);
-        ino.xattrs.push(this.fingerprintItem(v, ino.path));
-      }
     };
     if (this.plan.enabled) {
       await this.writeFilesCompressed(files, tolerance, after);
     } else {
+      let out: DataOut | undefined;
       for (const ino of files) {
         const d = ino.node.data;
-        if (d?.kind === 'written') {
-          const h = d.handle as WrittenHandle;
-          if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
-          ino.data = h.data;
+        const size = ino.node.size ?? 0;
+        if (d?.kind === 'path' && size > 0 && o.chunkSize === undefined) {
+          out ??= new DataOut(this.fh, this.nextBlk * bs, Math.min(DATA_BUF, Math.max(bs, Math.ceil((bytesTotal + 1) / bs) * bs)));
+          const keep = this.inlineRoom(size, tolerance >= 0 ? ino.node.xattrs : undefined, d.path);
+          ino.data = await this.copyHostFlat(out, d.path, size, keep);
         } else {
-          ino.data = await this.writePending(ino.node, ino.path, tolerance >= 0 ? ino.node.xattrs : new Map());
+          if (out) {
+            await out.drain();
+            out = undefined;
+          }
+          if (d?.kind === 'written') {
+            const h = d.handle as WrittenHandle;
+            if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
+            ino.data = h.data;
+          } else {
+            ino.data = await this.writePending(ino.node, ino.path, tolerance >= 0 ? ino.node.xattrs : new Map());
+          }
         }
         after(ino);
       }
+      if (out) await out.drain();
+      out = undefined; // its buffers are not needed any more
     }
     await this.closePool();
 
     const shared = planSharedArea(inos.map((i) => i.xattrs), tolerance);
-    for (const ino of inos) ino.ibody = planIbody(ino.xattrs, shared, o.xattrNameFilter);
+    for (const ino of inos) {
+      ino.ibodySize = ino.xattrs.length === 0 ? (ino.data?.digest ? this.fpOnlyIbody : 0) : this.ibodyOf(ino, shared).size;
+    }
 
     // directory and symlink contents (sizes now; nids later)
     for (const ino of inos) {
@@ -865,7 +1171,7 @@ export class ImageWriter {
     for (const ino of inos) {
       ino.extended = needsExtended(ino, o, epoch, fixedNsec);
       const isize = ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
-      const room = bs - isize - ino.ibody!.size;
+      const room = bs - isize - ino.ibodySize;
       const t = ino.node.type;
       if (t === 'file') {
         const d = ino.data!;
@@ -873,10 +1179,9 @@ export class ImageWriter {
           ino.datalayout = DataLayout.CHUNK_BASED;
         } else if (d.layout === 'compressed') {
           ino.datalayout = this.compactOk() ? DataLayout.COMPRESSED_COMPACT : DataLayout.COMPRESSED_FULL;
-        } else if (d.tail) {
-          if (d.tail.length <= room) {
+        } else if (d.tailLen > 0) {
+          if (d.tailLen <= room) {
             ino.datalayout = DataLayout.FLAT_INLINE;
-            ino.inlineTail = d.tail;
           } else {
             // the tail was kept for inlining but does not fit: move the whole file
             ino.datalayout = DataLayout.FLAT_PLAIN;
@@ -909,7 +1214,7 @@ export class ImageWriter {
     let pos = 1 << EROFS_ISLOTBITS; // slot 0 unused: no inode gets nid 0
     for (const ino of inos) {
       const isize = ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
-      const fixed = isize + ino.ibody!.size;
+      const fixed = isize + ino.ibodySize;
       const trailer = (start: number): { size: number; idxOff: number } => {
         const d = ino.data;
         if (d?.layout === 'chunked') {
@@ -940,13 +1245,13 @@ export class ImageWriter {
       ino.pos = pos;
       ino.recSize = tr.size;
       ino.idxOff = tr.idxOff;
-      ino.nid = BigInt(pos >> EROFS_ISLOTBITS);
+      ino.nid = small(pos / (1 << EROFS_ISLOTBITS));
       pos += Math.ceil(tr.size / 32) * 32;
     }
     const metaBytes = pos;
     const totalBlocks = metaBlk + Math.ceil(metaBytes / bs);
     const rootIno = inos[0]!;
-    if (!is48 && rootIno.nid > 0xffffn) throw new ErofsError('EFBIG', 'root nid does not fit in 16 bits');
+    if (!is48 && rootIno.nid > 0xffff) throw new ErofsError('EFBIG', 'root nid does not fit in 16 bits');
     if (!is48 && totalBlocks > U32_MAX) throw new ErofsError('EFBIG', 'image over 2^32 blocks needs -E48bit');
 
     // late data: relocated files, directories, symlinks
@@ -961,7 +1266,7 @@ export class ImageWriter {
         b += n;
       }
       const last = new Uint8Array(bs);
-      last.set(d.tail!);
+      this.tails!.read(d.tailOff, d.tailLen, last, 0);
       await this.writeBlocks(last, r.ino.lateBlk + r.blocks);
     }
     for (const ino of inos) {
@@ -970,7 +1275,7 @@ export class ImageWriter {
       if (t === 'dir') {
         const entries: DirEntryOut[] = ino.dirents!.map((e) => {
           const target = e.kind === 'self' ? ino : e.kind === 'parent' ? (ino.parent ?? ino) : e.ino!;
-          return { name: e.name, nid: target.nid, fileType: fileType(target.node.type) };
+          return { name: e.name, nid: BigInt(target.nid), fileType: fileType(target.node.type) };
         });
         ino.content = encodeDir(entries, bs, ino.size);
       }
@@ -999,13 +1304,15 @@ export class ImageWriter {
     let inoNum = 1;
     for (const ino of inos) {
       if (ino.pos > at) await meta.zeros(ino.pos - at);
-      const rec = new Uint8Array(Math.ceil(ino.recSize / 32) * 32);
+      const recLen = Math.ceil(ino.recSize / 32) * 32;
+      const rec = await meta.slot(recLen);
       const isize = this.encodeInodeRecord(ino, rec, o, epoch, inoNum++, is48);
-      if (ino.ibody!.size > 0) {
-        encodeIbody(ino.ibody!, rec, isize);
-        if (ino.ibody!.filter !== 0) anyFilter = true;
+      if (ino.ibodySize > 0) {
+        const plan = this.ibodyOf(ino, shared);
+        encodeIbody(plan, rec, isize);
+        if (plan.filter !== 0) anyFilter = true;
       }
-      const after = isize + ino.ibody!.size;
+      const after = isize + ino.ibodySize;
       const d = ino.data;
       if (d?.layout === 'chunked') {
         anyChunked = true;
@@ -1015,12 +1322,14 @@ export class ImageWriter {
         this.encodeZIndexes(ino, d, rec);
       } else if (ino.inlineTail) {
         rec.set(ino.inlineTail, after);
+      } else if (d?.layout === 'flat' && ino.datalayout === DataLayout.FLAT_INLINE && d.tailLen > 0) {
+        this.tails!.read(d.tailOff, d.tailLen, rec, after);
       }
-      await meta.write(rec);
-      at = ino.pos + rec.length;
+      at = ino.pos + recLen;
     }
     await meta.zeros(totalBlocks * bs - metaBlk * bs - at);
     await meta.flush();
+    this.closeTails();
 
     // the blob device
     let blobBlocks = 0;
@@ -1046,7 +1355,7 @@ export class ImageWriter {
       | (is48 ? FeatureIncompat['48BIT'] : 0)
       | this.plan.incompat(anyInlineZ);
     sb.u1 = this.plan.u1();
-    const rootNid = rootIno.nid;
+    const rootNid = BigInt(rootIno.nid);
     if (rootNid > 0xffffn || totalBlocks > U32_MAX) {
       sb.rootnid2b = Math.floor(totalBlocks / 0x100000000);
       sb.rootnid8b = rootNid;
@@ -1139,11 +1448,11 @@ export class ImageWriter {
       version: ino.extended ? 1 : 0,
       format,
       datalayout: ino.datalayout,
-      xattrIcount: ino.ibody!.size === 0 ? 0 : (ino.ibody!.size - 12) / 4 + 1,
+      xattrIcount: ino.ibodySize === 0 ? 0 : (ino.ibodySize - 12) / 4 + 1,
       mode: ino.mode,
       nb,
       size: ino.size,
-      mtime: ino.extended ? ino.node.mtime.sec : ino.node.mtime.sec - epoch,
+      mtime: ino.extended ? ino.node.mtime.sec : compactMtime(ino.node.mtime.sec - epoch),
       mtimeNsec: ino.node.mtime.nsec,
       iu,
       ino: inoNum,
@@ -1225,11 +1534,19 @@ function chunkFormat(d: Extract<WrittenData, { layout: 'chunked' }>, o: WriterOp
   return f;
 }
 
+/** A compact inode's mtime (seconds after the epoch); one out of range (-E force-inode-compact) becomes the epoch. */
+function compactMtime(rel: bigint): bigint {
+  return rel >= 0n && rel <= BigInt(U32_MAX) ? rel : 0n;
+}
+
 /** Compact unless a field does not fit (or the options force a form). */
 function needsExtended(ino: Ino, o: WriterOptions, epoch: bigint, fixedNsec: number): boolean {
   if (o.forceInodeVersion === 'extended') return true;
   const n = ino.node;
   if (n.uid > 0xffff || n.gid > 0xffff || ino.nlink > 0xffff || ino.size > U32_MAX) return true;
+  // -E force-inode-compact: an mtime a compact inode cannot carry is lost, as with
+  // mkfs.erofs (see compactMtime); fields above still fall back to extended inodes
+  if (o.forceInodeVersion === 'compact') return false;
   const rel = n.mtime.sec - epoch;
   if (rel < 0n || rel > BigInt(U32_MAX) || n.mtime.nsec !== fixedNsec) return true;
   return false;
@@ -1242,51 +1559,49 @@ function needsExtended(ino: Ino, o: WriterOptions, epoch: bigint, fixedNsec: num
 function collectInodes(root: InodeNode, dotOmitted: boolean): Ino[] {
   const seen = new Map<InodeNode, Ino>();
   const out: Ino[] = [];
-  const mk = (node: InodeNode, path: string): Ino => {
-    const ino: Ino = {
-      node, path, mode: modeType(node.type) | (node.mode & 0o7777), nlink: 0, xattrs: [], size: 0,
-      extended: false, datalayout: 0, lateBlk: -1, lateBlocks: 0, inlineTail: null, nid: 0n, pos: 0, recSize: 0, idxOff: 0,
-    };
+  const mk = (node: InodeNode, up: Ino | null, name: Uint8Array | null): Ino => {
+    const ino = new Ino(node, up, name);
     if (node.type === 'file') ino.size = node.size ?? 0;
     seen.set(node, ino);
     out.push(ino);
     return ino;
   };
+  const byName = (a: { name: Uint8Array }, b: { name: Uint8Array }): number => compareNames(a.name, b.name);
   const visitDir = (dir: Ino): void => {
-    const children = [...(dir.node.entries ?? new Map()).values()].sort((a, b) => compareNames(a.name, b.name));
-    const dirents: NonNullable<Ino['dirents']> = [];
+    const children = [...(dir.node.entries ?? new Map<string, { name: Uint8Array; node: InodeNode }>()).values()].sort(byName);
+    const dirents: Dirent[] = [];
     if (!dotOmitted) dirents.push({ name: DOT, ino: null, kind: 'self' });
     dirents.push({ name: DOTDOT, ino: null, kind: 'parent' });
     let subdirs = 0;
     const toVisit: Ino[] = [];
     for (const { name, node } of children) {
       if (name.length === 0 || name.length > 255 || name.includes(0x2f) || name.includes(0)) {
-        throw new ErofsError(name.length > 255 ? 'ENAMETOOLONG' : 'EINVAL', 'bad file name', `${dir.path}/${dec.decode(name)}`);
+        const p = dir.path;
+        throw new ErofsError(name.length > 255 ? 'ENAMETOOLONG' : 'EINVAL', 'bad file name', `${p === '/' ? '' : p}/${dec.decode(name)}`);
       }
       if ((name.length === 1 && name[0] === 0x2e) || (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e)) {
         throw new ErofsError('EINVAL', 'a directory entry named . or ..', dir.path);
       }
-      const path = `${dir.path === '/' ? '' : dir.path}/${dec.decode(name)}`;
       let ino = seen.get(node);
       if (ino) {
-        if (node.type === 'dir') throw new ErofsError('EINVAL', 'a directory appears twice in the tree', path);
-      } else {
-        ino = mk(node, path);
         if (node.type === 'dir') {
-          ino.parent = dir;
-          toVisit.push(ino);
+          const p = dir.path;
+          throw new ErofsError('EINVAL', 'a directory appears twice in the tree', `${p === '/' ? '' : p}/${dec.decode(name)}`);
         }
+      } else {
+        ino = mk(node, dir, name);
+        if (node.type === 'dir') toVisit.push(ino);
       }
       if (node.type === 'dir') subdirs++;
       else ino.nlink++;
       dirents.push({ name, ino, kind: 'child' });
     }
-    dirents.sort((a, b) => compareNames(a.name, b.name));
+    dirents.sort(byName);
     dir.dirents = dirents;
     dir.nlink = 2 + subdirs;
     for (const c of toVisit) visitDir(c);
   };
-  const r = mk(root, '/');
+  const r = mk(root, null, null);
   visitDir(r);
   return out;
 }

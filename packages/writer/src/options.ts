@@ -42,6 +42,12 @@ export interface WriterOptions {
   /** `--ishare_key=NAME` / `--xattr-inode-digest[=NAME]`: fingerprint xattr name. */
   ishareKey?: string;
   /**
+   * Where the fingerprint name goes among the long prefixes: mkfs.erofs
+   * numbers them in command-line order, so this is how many `xattrPrefixes`
+   * came before `--ishare_key`. Default: after all of them.
+   */
+  ishareKeyIndex?: number;
+  /**
    * `-x#`: an xattr (same name and value) carried by more than this many
    * inodes is stored once in the shared xattr area; < 0 drops every xattr.
    * Default 2, as mkfs.erofs.

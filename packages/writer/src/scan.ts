@@ -1,14 +1,18 @@
 /**
  * Directory source: walks a host directory into the writer's input tree
  * (tree.ts). lstat only (symlinks are stored, never followed), raw-byte names,
- * hard links folded into one node object by (dev, ino), xattrs read in one
- * batch at the end (host-xattrs.ts). Selection and ownership/time rewriting
- * follow mkfs.erofs's options.
+ * hard links folded into one node object by (dev, ino), xattrs read by one
+ * helper process that runs alongside the walk (host-xattrs.ts). Selection
+ * and ownership/time rewriting follow mkfs.erofs's options.
+ *
+ * The walk is synchronous and depth-first: for a metadata walk of a local
+ * tree, lstatSync/readdirSync in a tight loop beat any number of
+ * concurrent fs/promises calls (no thread-pool round trip per entry, no
+ * pending-request pile-up), and memory stays proportional to the tree.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import { EROFS_NAME_LEN, ErofsError, type ErofsErrorCode } from '@erofs/format';
-import { readHostXattrs } from './host-xattrs.js';
+import { HostXattrReader } from './host-xattrs.js';
 import { nameKey, type InodeNode, type InodeType, type Timestamp } from './tree.js';
 
 /** How inode mtimes are chosen (the CLI's `-T`, `--mkfs-time`, SOURCE_DATE_EPOCH). */
@@ -42,7 +46,26 @@ export interface ScanOptions {
 
 const NS = 1_000_000_000n;
 const dec = new TextDecoder();
-const SLASH = Buffer.from('/');
+const SLASH = 0x2f;
+/**
+ * The xattrs of every scanned node that has none: one shared, read-only map
+ * (an empty Map per inode costs ~200 bytes). Assign a new Map to add some.
+ */
+class NoXattrs extends Map<string, Uint8Array> {
+  override set(): this {
+    throw new TypeError('this node shares the read-only empty xattr map of scanDirectory: assign node.xattrs a new Map instead');
+  }
+  override delete(): boolean {
+    return false;
+  }
+  override clear(): void {
+    // nothing to clear
+  }
+}
+const NO_XATTRS: Map<string, Uint8Array> = new NoXattrs();
+
+/** Entries walked between two turns of the event loop (so the xattr helper gets its input). */
+const YIELD_EVERY = 2048;
 
 function fsError(e: unknown, what: string, path: string): ErofsError {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -52,7 +75,7 @@ function fsError(e: unknown, what: string, path: string): ErofsError {
   return new ErofsError(known[code ?? ''] ?? 'EIO', `${what}: ${(e as Error)?.message ?? e}`, path, { cause: e });
 }
 
-function typeOf(st: BigIntStats): InodeType | null {
+function typeOf(st: Stats | BigIntStats): InodeType | null {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
@@ -70,13 +93,29 @@ function splitDev(dev: bigint): { major: number; minor: number } {
   return { major, minor };
 }
 
-function idOf(v: bigint, force: number | undefined, allRoot: boolean, offset: number, what: string, path: string): number {
+function idOf(v: number | bigint, force: number | undefined, allRoot: boolean, offset: number, what: string, path: Buffer): number {
   let id = force ?? (allRoot ? 0 : Number(v));
   id += offset;
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
-    throw new ErofsError('EINVAL', `${what} ${id} out of range (0..4294967295)`, path);
+    throw new ErofsError('EINVAL', `${what} ${id} out of range (0..4294967295)`, path.toString());
   }
-  return id;
+  return id >>> 0; // a small integer, not a boxed double (Stats fields are doubles)
+}
+
+function lstatOf(path: Buffer, bigint: boolean): Stats | BigIntStats {
+  try {
+    return bigint ? lstatSync(path, { bigint: true }) : lstatSync(path);
+  } catch (e) {
+    throw fsError(e, 'cannot stat', path.toString());
+  }
+}
+
+function joinPath(dir: Buffer, name: Buffer): Buffer {
+  const p = Buffer.allocUnsafe(dir.length + 1 + name.length);
+  dir.copy(p, 0);
+  p[dir.length] = SLASH;
+  name.copy(p, dir.length + 1);
+  return p;
 }
 
 /**
@@ -88,18 +127,22 @@ function idOf(v: bigint, force: number | undefined, allRoot: boolean, offset: nu
 export async function scanDirectory(root: string, opts: ScanOptions = {}): Promise<InodeNode> {
   const excludePaths = new Set((opts.excludePaths ?? []).map((p) => p.replace(/^\/+/, '')));
   const excludeRes = (opts.excludeRegexes ?? []).map((r) => (typeof r === 'string' ? new RegExp(r) : r));
+  const needRel = excludePaths.size > 0 || excludeRes.length > 0;
   const wantXattrs = (opts.xattrTolerance ?? 0) >= 0;
   const allRoot = opts.allRoot ?? false;
   const uidOffset = opts.uidOffset ?? 0;
   const gidOffset = opts.gidOffset ?? 0;
   const policy: MtimePolicy = opts.fixedMtime ? { mode: 'fixed', time: opts.fixedMtime } : (opts.mtime ?? { mode: 'source' });
-  const byIno = new Map<string, Promise<InodeNode>>();
-  const xattrTargets: Array<{ path: Buffer; node: InodeNode }> = [];
+  // nanosecond mtimes need BigIntStats (a Stats' mtimeMs is a rounded double); a fixed mtime does not
+  const bigint = policy.mode !== 'fixed';
+  const byIno = new Map<string, InodeNode>();
+  const xattrNodes: InodeNode[] = [];
+  let xattrReader: HostXattrReader | undefined;
 
   const rootBuf = Buffer.from(root.length > 1 ? root.replace(/\/+$/, '') : root);
-  let rootSt: BigIntStats;
+  let rootSt: Stats | BigIntStats;
   try {
-    rootSt = await lstat(rootBuf, { bigint: true });
+    rootSt = lstatSync(rootBuf, { bigint: true });
   } catch (e) {
     throw fsError(e, 'cannot read the source', root);
   }
@@ -114,102 +157,122 @@ export async function scanDirectory(root: string, opts: ScanOptions = {}): Promi
     return false;
   };
 
-  const makeNode = async (path: Buffer, st: BigIntStats): Promise<InodeNode> => {
-    const pathStr = path.toString();
+  // one object for all inodes when the mtime is fixed
+  const fixedTime: Timestamp | undefined = policy.mode === 'fixed' ? { sec: policy.time.sec, nsec: policy.time.nsec } : undefined;
+  const mtimeOf = (st: Stats | BigIntStats): Timestamp => {
+    if (fixedTime) return fixedTime;
+    const ns = (st as BigIntStats).mtimeNs;
+    const mtime: Timestamp = { sec: ns >= 0n ? ns / NS : -((-ns + NS - 1n) / NS), nsec: 0 };
+    mtime.nsec = Number(ns - mtime.sec * NS);
+    if (policy.mode === 'clamp' && (mtime.sec > policy.time.sec || (mtime.sec === policy.time.sec && mtime.nsec > policy.time.nsec))) {
+      return { sec: policy.time.sec, nsec: policy.time.nsec };
+    }
+    return mtime;
+  };
+
+  const makeNode = (path: Buffer, st: Stats | BigIntStats): InodeNode => {
     const type = typeOf(st);
-    if (!type) throw new ErofsError('EOPNOTSUPP', 'unsupported file type', pathStr);
-    let mtime: Timestamp = { sec: st.mtimeNs >= 0n ? st.mtimeNs / NS : -((-st.mtimeNs + NS - 1n) / NS), nsec: 0 };
-    mtime.nsec = Number(st.mtimeNs - mtime.sec * NS);
-    if (policy.mode === 'fixed') mtime = { ...policy.time };
-    else if (policy.mode === 'clamp' && (mtime.sec > policy.time.sec || (mtime.sec === policy.time.sec && mtime.nsec > policy.time.nsec))) {
-      mtime = { ...policy.time };
-    }
-    const node: InodeNode = {
-      type,
-      mode: Number(st.mode) & 0o7777,
-      uid: idOf(st.uid, opts.forceUid, allRoot, uidOffset, 'uid', pathStr),
-      gid: idOf(st.gid, opts.forceGid, allRoot, gidOffset, 'gid', pathStr),
-      mtime,
-      xattrs: new Map(),
-    };
+    if (!type) throw new ErofsError('EOPNOTSUPP', 'unsupported file type', path.toString());
+    const mode = Number(st.mode) & 0o7777;
+    const uid = idOf(st.uid, opts.forceUid, allRoot, uidOffset, 'uid', path);
+    const gid = idOf(st.gid, opts.forceGid, allRoot, gidOffset, 'gid', path);
+    const mtime = mtimeOf(st);
+    // each kind made in one literal: no out-of-object property store per node
+    let node: InodeNode;
     if (type === 'file') {
-      node.size = Number(st.size);
-      node.data = { kind: 'path', path: pathStr };
+      const n = Number(st.size);
+      const size = n <= 0x3fffffff ? n | 0 : n; // a small integer where it fits (no boxed double per node)
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, size, data: { kind: 'path', path: path.toString() } };
     } else if (type === 'symlink') {
+      let target: Uint8Array;
       try {
-        node.target = new Uint8Array(await readlink(path, { encoding: 'buffer' }));
+        target = new Uint8Array(readlinkSync(path, { encoding: 'buffer' }));
       } catch (e) {
-        throw fsError(e, 'cannot read the symlink', pathStr);
+        throw fsError(e, 'cannot read the symlink', path.toString());
       }
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, target };
     } else if (type === 'chardev' || type === 'blockdev') {
-      node.rdev = splitDev(st.rdev);
+      const rdev = splitDev(typeof st.rdev === 'bigint' ? st.rdev : lstatSync(path, { bigint: true }).rdev);
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, rdev };
     } else if (type === 'dir') {
-      node.entries = new Map();
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, entries: new Map() };
+    } else {
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS };
     }
-    if (wantXattrs) xattrTargets.push({ path, node });
+    if (xattrReader) {
+      xattrReader.push(path);
+      xattrNodes.push(node);
+    }
     return node;
   };
 
+  let sinceYield = 0;
   const walk = async (dirPath: Buffer, rel: string, dir: InodeNode): Promise<void> => {
     let names: Buffer[];
     try {
-      names = await readdir(dirPath, { encoding: 'buffer' });
+      names = readdirSync(dirPath, { encoding: 'buffer' });
     } catch (e) {
       throw fsError(e, 'cannot read the directory', dirPath.toString());
     }
     names.sort(Buffer.compare);
-    const kept: Array<{ name: Buffer; path: Buffer; rel: string }> = [];
+    // the names of one directory share one buffer (a Buffer each would cost an ArrayBuffer each)
+    let total = 0;
+    for (const name of names) total += name.length;
+    const packed = new Uint8Array(total);
+    let at = 0;
+    const entries = dir.entries!;
+    const subdirs: Array<{ path: Buffer; rel: string; node: InodeNode }> = [];
     for (const name of names) {
-      const path = Buffer.concat([dirPath, SLASH, name]);
+      const path = joinPath(dirPath, name);
       if (name.length > EROFS_NAME_LEN) {
         throw new ErofsError('ENAMETOOLONG', `file name longer than ${EROFS_NAME_LEN} bytes`, path.toString());
       }
-      const childRel = rel ? `${rel}/${dec.decode(name)}` : dec.decode(name);
-      if (excluded(childRel)) continue;
-      kept.push({ name, path, rel: childRel });
-    }
-    // lstat a directory's entries concurrently: the walk is syscall-bound
-    const stats = await Promise.all(
-      kept.map((k) =>
-        lstat(k.path, { bigint: true }).catch((e: unknown) => {
-          throw fsError(e, 'cannot stat', k.path.toString());
-        }),
-      ),
-    );
-    const subdirs: Array<Promise<void>> = [];
-    for (let i = 0; i < kept.length; i++) {
-      const k = kept[i]!;
-      const st = stats[i]!;
-      let pending: Promise<InodeNode> | undefined;
-      const hardlinkable = !st.isDirectory() && st.nlink > 1n;
-      const key = `${st.dev}:${st.ino}`;
-      if (hardlinkable) pending = byIno.get(key);
-      if (!pending) {
-        // registered before awaiting, so a concurrent walk finds the same node
-        pending = makeNode(k.path, st);
-        if (hardlinkable) byIno.set(key, pending);
+      let childRel = '';
+      if (needRel) {
+        childRel = rel ? `${rel}/${dec.decode(name)}` : dec.decode(name);
+        if (excluded(childRel)) continue;
       }
-      const node = await pending;
-      const name = new Uint8Array(k.name);
-      dir.entries!.set(nameKey(name), { name, node });
-      if (node.type === 'dir') subdirs.push(walk(k.path, k.rel, node));
+      const st = lstatOf(path, bigint);
+      let node: InodeNode | undefined;
+      if (!st.isDirectory() && Number(st.nlink) > 1) {
+        const ids = typeof st.ino === 'bigint' ? st : lstatOf(path, true);
+        const key = `${ids.dev}:${ids.ino}`;
+        node = byIno.get(key);
+        if (!node) byIno.set(key, (node = makeNode(path, st)));
+      } else {
+        node = makeNode(path, st);
+      }
+      const nameBytes = packed.subarray(at, at + name.length);
+      nameBytes.set(name);
+      at += name.length;
+      entries.set(nameKey(nameBytes), { name: nameBytes, node });
+      if (node.type === 'dir') subdirs.push({ path, rel: childRel, node });
+      if (xattrReader && ++sinceYield >= YIELD_EVERY) {
+        // let the helper's pipe drain while we walk on
+        sinceYield = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }
-    await Promise.all(subdirs);
+    for (const s of subdirs) await walk(s.path, s.rel, s.node);
   };
 
-  const rootNode = await makeNode(rootBuf, rootSt);
-  await walk(rootBuf, '', rootNode);
-
-  if (wantXattrs && xattrTargets.length > 0) {
-    const got = await readHostXattrs(xattrTargets.map((t) => t.path));
-    for (let i = 0; i < got.length; i++) {
-      const g = got[i]!;
-      const t = xattrTargets[i]!;
-      if (!(g instanceof Map)) {
-        throw new ErofsError(g.errno === 13 ? 'EACCES' : 'EIO', `cannot read xattrs (errno ${g.errno})`, t.path.toString());
+  if (wantXattrs) xattrReader = new HostXattrReader();
+  try {
+    const rootNode = makeNode(rootBuf, rootSt);
+    await walk(rootBuf, '', rootNode);
+    if (xattrReader) {
+      const got = await xattrReader.finish();
+      xattrReader = undefined;
+      for (let i = 0; i < got.length; i++) {
+        const g = got[i]!;
+        if (!(g instanceof Map)) {
+          throw new ErofsError(g.errno === 13 ? 'EACCES' : 'EIO', `cannot read xattrs (errno ${g.errno})`, g.path ?? '');
+        }
+        if (g.size > 0) xattrNodes[i]!.xattrs = g;
       }
-      t.node.xattrs = g;
     }
+    return rootNode;
+  } finally {
+    xattrReader?.cancel();
   }
-  return rootNode;
 }

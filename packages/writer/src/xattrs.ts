@@ -63,23 +63,23 @@ function longPrefixOf(full: string): LongPrefixEntry {
   return { full, baseIndex: base, infix };
 }
 
-/** Builds the long prefix table from `--xattr-prefix` values and the fingerprint name. */
-export function buildPrefixTable(xattrPrefixes: readonly string[], ishareKey?: string): PrefixTable {
+/**
+ * Builds the long prefix table from `--xattr-prefix` values and the
+ * fingerprint name, registered in command-line order as mkfs.erofs does:
+ * `ishareAt` is how many of `xattrPrefixes` came before the fingerprint
+ * name (default: all). A prefix given twice is stored once.
+ */
+export function buildPrefixTable(xattrPrefixes: readonly string[], ishareKey?: string, ishareAt?: number): PrefixTable {
   const prefixes: LongPrefixEntry[] = [];
-  for (const p of xattrPrefixes) {
+  const at = ishareKey === undefined ? xattrPrefixes.length : Math.max(0, Math.min(ishareAt ?? xattrPrefixes.length, xattrPrefixes.length));
+  if (ishareKey !== undefined) validateIshareKey(ishareKey);
+  const order = ishareKey === undefined ? xattrPrefixes : [...xattrPrefixes.slice(0, at), ishareKey, ...xattrPrefixes.slice(at)];
+  for (const p of order) {
     const bytes = enc.encode(p).length;
     if (bytes === 0 || bytes > XATTR_NAME_MAX) throw new ErofsError('EINVAL', `invalid xattr prefix (${bytes} bytes)`, p);
     if (!prefixes.some((q) => q.full === p)) prefixes.push(longPrefixOf(p));
   }
-  let ishareIndex: number | undefined;
-  if (ishareKey !== undefined) {
-    validateIshareKey(ishareKey);
-    ishareIndex = prefixes.findIndex((q) => q.full === ishareKey);
-    if (ishareIndex < 0) {
-      ishareIndex = prefixes.length;
-      prefixes.push(longPrefixOf(ishareKey));
-    }
-  }
+  const ishareIndex = ishareKey === undefined ? undefined : prefixes.findIndex((q) => q.full === ishareKey);
   if (prefixes.length > MAX_LONG_PREFIXES) {
     throw new ErofsError('EINVAL', `too many long xattr prefixes (${prefixes.length}, at most ${MAX_LONG_PREFIXES})`);
   }

@@ -262,3 +262,16 @@ describe('scanDirectory', () => {
     await assert.rejects(scanDirectory(join(work, 'nope')), (e: unknown) => e instanceof ErofsError && e.code === 'ENOENT');
   });
 });
+
+describe('long prefixes', () => {
+  test('registered in command-line order: the fingerprint name where --ishare_key came', async () => {
+    const { buildPrefixTable } = await import('@erofs/writer');
+    const after = buildPrefixTable(['user.a.', 'user.b.'], 'trusted.fp');
+    assert.deepEqual(after.prefixes.map((p) => p.full), ['user.a.', 'user.b.', 'trusted.fp']);
+    assert.equal(after.ishareIndex, 2);
+    const between = buildPrefixTable(['user.a.', 'user.b.'], 'trusted.fp', 1);
+    assert.deepEqual(between.prefixes.map((p) => p.full), ['user.a.', 'trusted.fp', 'user.b.']);
+    assert.equal(between.ishareIndex, 1);
+    assert.equal(buildPrefixTable(['user.a.'], 'trusted.fp', 0).ishareIndex, 0);
+  });
+});
