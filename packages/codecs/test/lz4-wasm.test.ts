@@ -324,7 +324,7 @@ test('lz4: lz4Decompress falls back to TypeScript without WebAssembly', () => {
     resetLz4Wasm();
   }
   // A module the engine refuses also means TypeScript, not an exception.
-  const wa = globalThis.WebAssembly as unknown as { Module: unknown };
+  const wa = (globalThis as unknown as { WebAssembly: { Module: unknown } }).WebAssembly;
   const realModule = wa.Module;
   try {
     wa.Module = function () {

@@ -7,7 +7,7 @@ import { tarToTree, flattenLayers, layerTree, type InodeNode } from '../src/inde
 import { describeTree, hashingWriter, makeTar, type MemberSpec } from './lib.js';
 
 const tree = (members: MemberSpec[], opts = {}) => tarToTree([makeTar(members)], { writeData: hashingWriter(), ...opts });
-const layer = (digest: string, members: MemberSpec[]) => ({ digest, open: () => [makeTar(members)] });
+const layer = (digest: string, members: MemberSpec[]) => ({ digest, open: async function* () { yield makeTar(members); } });
 const get = (root: InodeNode, path: string): InodeNode | undefined => {
   let n: InodeNode | undefined = root;
   for (const c of path.split('/').filter(Boolean)) n = n?.entries?.get(c)?.node;

@@ -10,99 +10,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { after, test } from 'node:test';
 import {
   DataLayout, decodeDeflateCfgs, decodeInode, decodeLz4Cfgs, decodeLzmaCfgs, decodeSuperblock, decodeZstdCfgs,
   ErofsError, FeatureIncompat, inodeSize, rootNid, S_IFDIR, S_IFMT, S_IFREG, superblockSize, u16, u64,
   EROFS_DIRENT_NID_MASK, EROFS_DIRENT_NID_METABOX_BIT, EROFS_SUPER_OFFSET, type DiskInode, type Superblock,
 } from '@erofs/format';
-import { decompress as zstdDecompress } from '../../codecs/node_modules/fzstd/esm/index.mjs';
 import {
   ENCODED, FRAGMENT, FULL_MAPPED, INLINE, MAPPED, openZInode,
-  type ZCodecs, type ZImage, type ZInode, type ZReader,
+  type ZImage, type ZInode, type ZReader,
 } from '../src/z/index.js';
 import { expectedFor, imagePath } from '../../../test/lib/fixtures.js';
-
-// ---------------------------------------------------------------- codecs
-
-/**
- * MicroLZMA through Python's liblzma binding, until @erofs/codecs has its own
- * decoder: a MicroLZMA stream is a raw LZMA1 stream whose first byte (always
- * 0 from the range encoder) was replaced by the inverted lc/lp/pb byte.
- * One long-lived python3 process, length-prefixed requests, one at a time.
- */
-const PY_MICROLZMA = `
-import lzma, struct, sys
-i, o = sys.stdin.buffer, sys.stdout.buffer
-while True:
-    h = i.read(8)
-    if len(h) < 8: break
-    n, want = struct.unpack('<II', h)
-    src = i.read(n)
-    p = (~src[0]) & 0xff
-    pb, p = divmod(p, 45); lp, lc = divmod(p, 9)
-    try:
-        d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[{'id': lzma.FILTER_LZMA1, 'dict_size': 1 << 23, 'lc': lc, 'lp': lp, 'pb': pb}])
-        out = d.decompress(b'\\0' + src[1:], max_length=want)
-    except Exception:
-        out = b''
-    o.write(struct.pack('<I', len(out)) + out); o.flush()
-`;
-let py: ChildProcessWithoutNullStreams | undefined;
-let pyQueue: Promise<unknown> = Promise.resolve();
-let pyFailed: ((e: Error) => void) | undefined;
-after(() => py?.stdin.end());
-function microLzma(src: Uint8Array, want: number): Promise<Uint8Array> {
-  const job = pyQueue.then(() => new Promise<Uint8Array>((resolve, reject) => {
-    if (!py) {
-      py = spawn('python3', ['-c', PY_MICROLZMA]);
-      py.on('error', (e) => pyFailed?.(e));
-    }
-    const p = py;
-    pyFailed = reject;
-    let got = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= 4 && got.length >= 4 + got.readUInt32LE(0)) {
-        p.stdout.off('data', onData);
-        resolve(new Uint8Array(got.subarray(4, 4 + got.readUInt32LE(0))));
-      }
-    };
-    p.stdout.on('data', onData);
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(src.length, 0);
-    h.writeUInt32LE(want, 4);
-    p.stdin.write(Buffer.concat([h, src]));
-  }));
-  pyQueue = job.catch(() => undefined);
-  return job;
-}
-
-/** Test codecs for what @erofs/codecs does not have yet (LZ4 comes from it): python lzma, node:zlib, fzstd. */
-const TEST_CODECS: ZCodecs = {
-  lzma: async (r) => {
-    const out = await microLzma(r.src, r.dst.length);
-    if (out.length !== r.dst.length) throw new ErofsError('EFSCORRUPTED', `lzma decoded ${out.length} of ${r.dst.length}`, r.where);
-    r.dst.set(out);
-  },
-  deflate: (r) => {
-    const out = inflateRawSync(r.src, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    if (out.length < r.dst.length || (!r.partial && out.length !== r.dst.length)) {
-      throw new ErofsError('EFSCORRUPTED', `deflate decoded ${out.length} of ${r.dst.length}`, r.where);
-    }
-    r.dst.set(out.subarray(0, r.dst.length));
-  },
-  zstd: (r) => {
-    const out = zstdDecompress(r.src);
-    if (out.length < r.dst.length || (!r.partial && out.length !== r.dst.length)) {
-      throw new ErofsError('EFSCORRUPTED', `zstd decoded ${out.length} of ${r.dst.length}`, r.where);
-    }
-    r.dst.set(out.subarray(0, r.dst.length));
-  },
-};
 
 // ---------------------------------------------------------------- harness
 
@@ -150,7 +69,6 @@ class Image {
         return this.packed.read(pos, len);
       },
       packedNid: this.sb.packedNid,
-      codecs: TEST_CODECS,
     };
   }
 
