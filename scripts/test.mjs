@@ -18,7 +18,11 @@ const filters = args.filter((a) => !a.startsWith('--'));
 if (!noSetup) {
   spawnSync(process.execPath, [join(root, 'scripts/setup-system.mjs')], { stdio: 'inherit' });
 }
-if (!noBuild) execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
+if (!noBuild) {
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b'], { cwd: root, stdio: 'inherit' });
+  // the tests themselves type-check too (tsx only strips types)
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
+}
 
 function walk(dir, out) {
   let names;
