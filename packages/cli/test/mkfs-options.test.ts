@@ -239,8 +239,8 @@ describe('mkfs options: -E extended options', () => {
   });
   it('bad -E', () => {
     usageError(['-Ebogus', 'i', 's'], /unknown extended option 'bogus'/);
-    usageError(['-Eztailpacking', 'i', 's'], /'ztailpacking' \(-E\) is not supported yet/);
-    usageError(['-Efragments=65536', 'i', 's'], /'fragments' \(-E\) is not supported yet/);
+    usageError(['-Efragdedupe=full', 'i', 's'], /'fragdedupe' \(-E\) is not supported yet/);
+    usageError(['-Efragments=65536', 'i', 's'], /'fragments' \(-E\) takes no value/);
     usageError(['-E48bit=1', 'i', 's'], /takes no value/);
     usageError(['-E^nosbcrc', 'i', 's'], /cannot be negated/);
     usageError(['-E^', 'i', 's'], /invalid extended option/);
@@ -289,10 +289,68 @@ describe('mkfs options: --ishare_key / --xattr-inode-digest', () => {
   });
 });
 
+describe('mkfs options: compression', () => {
+  it('no -z: no compression options reach the writer', () => {
+    const w = build(['-Eztailpacking,legacy-compress', '-C65536', 'i', 's']).writerOptions;
+    assert.equal(w.compression, undefined);
+    assert.equal(w.pclusterSize, undefined);
+    assert.equal(w.ztailpacking, undefined);
+  });
+  it('-zX[,level=N][:Y...], glued or separate', () => {
+    assert.deepEqual(build(['-zlz4', 'i', 's']).writerOptions.compression, [{ algorithm: 'lz4' }]);
+    assert.deepEqual(build(['-z', 'lz4hc,level=12', 'i', 's']).writerOptions.compression, [{ algorithm: 'lz4hc', level: 12 }]);
+    assert.deepEqual(build(['-zlz4hc,9', 'i', 's']).writerOptions.compression, [{ algorithm: 'lz4hc', level: 9 }]);
+    assert.deepEqual(build(['-zlz4:deflate,level=9:zstd,level=19,dictsize=1m', 'i', 's']).writerOptions.compression, [
+      { algorithm: 'lz4' }, { algorithm: 'deflate', level: 9 }, { algorithm: 'zstd', level: 19, dictSize: 1 << 20 },
+    ]);
+  });
+  it('bad -z', () => {
+    usageError(['-zlzma', 'i', 's'], /invalid compressor 'lzma' for -z/);
+    usageError(['-zlz4hc,level=13', 'i', 's'], /invalid compressor/);
+    usageError(['-zdeflate,level=x', 'i', 's'], /invalid compressor/);
+    usageError(['-z', '', 'i', 's'], /invalid compressor/);
+  });
+  it('-C#, --max-extent-bytes, --workers', () => {
+    const w = build(['-zlz4', '-C65536', '--max-extent-bytes=1048576', '--workers=3', 'i', 's']).writerOptions;
+    assert.equal(w.pclusterSize, 65536);
+    assert.equal(w.maxExtentBytes, 1 << 20);
+    assert.equal(w.workers, 3);
+    assert.equal(build(['--workers=0', 'i', 's']).writerOptions.workers, 0);
+    assert.equal(build(['-zlz4', '-C', '0x4000', 'i', 's']).writerOptions.pclusterSize, 16384);
+    usageError(['-zlz4', '-C6000', 'i', 's'], /must be a multiple of the block size 4096/);
+    usageError(['-zlz4', '-Cx', 'i', 's'], /invalid physical cluster size 'x' for -C/);
+    usageError(['-zlz4', '-C0', 'i', 's'], /invalid physical cluster size/);
+    usageError(['--max-extent-bytes=0', 'i', 's'], /invalid value '0' for --max-extent-bytes/);
+    usageError(['--workers=-1', 'i', 's'], /invalid number of workers/);
+    usageError(['--workers=two', 'i', 's'], /invalid number of workers/);
+  });
+  it('-E ztailpacking, fragments, all-fragments, dedupe, legacy-compress', () => {
+    const w = build(['-zlz4hc', '-Eztailpacking,fragments,dedupe', '-Elegacy-compress', 'i', 's']).writerOptions;
+    assert.equal(w.ztailpacking, true);
+    assert.equal(w.fragments, true);
+    assert.equal(w.dedupe, true);
+    assert.equal(w.legacyCompress, true);
+    assert.equal(w.allFragments, undefined);
+    const a = build(['-zlz4', '-Eall-fragments', 'i', 's']).writerOptions;
+    assert.equal(a.allFragments, true);
+    assert.equal(a.fragments, true, 'all-fragments implies fragments');
+    assert.equal(build(['-zlz4', '-Eztailpacking,^ztailpacking', 'i', 's']).writerOptions.ztailpacking, undefined);
+    usageError(['-zlz4', '-E^legacy-compress', 'i', 's'], /cannot be negated/);
+  });
+  it('--compress-hints=FILE is passed on (read by the caller), only with -z', () => {
+    assert.equal(build(['-zlz4', '--compress-hints=h.txt', 'i', 's']).compressHintsFile, 'h.txt');
+    assert.equal(build(['--compress-hints=h.txt', 'i', 's']).compressHintsFile, undefined);
+    usageError(['-zlz4', '--compress-hints=', 'i', 's'], /--compress-hints needs a file name/);
+  });
+  it('-z and --chunksize exclude each other', () => {
+    usageError(['-zlz4', '--chunksize=8192', 'i', 's'], /cannot be used together/);
+  });
+});
+
 describe('mkfs options: unsupported and unknown', () => {
   for (const args of [
-    ['-zlz4'], ['-z', 'lz4'], ['-C65536'], ['-m4096'], ['--gzinfo'], ['--unxz'], ['--unlzma=x'],
-    ['--clean'], ['--zD'], ['--MZ'], ['--incremental=data'], ['--workers=4'], ['--sort=none'],
+    ['-m4096'], ['--gzinfo'], ['--unxz'], ['--unlzma=x'],
+    ['--clean'], ['--zD'], ['--MZ'], ['--incremental=data'], ['--sort=none'],
     ['--ignore-mtime'], ['--hard-dereference'], ['--offset=4096'], ['--mount-point=/x'],
   ]) {
     it(`${args.join(' ')} is "not supported yet"`, () => {

@@ -10,10 +10,15 @@ export {
   lz4Compress,
   lz4CompressBound,
   lz4CompressDestSize,
+  lz4CompressDestSizeJs,
+  lz4CompressJs,
   lz4hcCompress,
   lz4hcCompressDestSize,
+  lz4hcCompressDestSizeJs,
+  lz4hcCompressJs,
   type DestSizeResult,
 } from './lz4-encode.js';
+export { loadLz4EncodeWasm, lz4EncodeWasmAvailable, LZ4ENC_WASM_MAX_BYTES } from './lz4-encode-wasm.js';
 export {
   microLzmaDecompress,
   microLzmaDecompressJs,

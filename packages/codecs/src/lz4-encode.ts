@@ -14,6 +14,7 @@
  * before the end of the block; offsets are 1..65535.
  */
 import { badArgument, checkRange } from './errors.js';
+import { lz4CompressWasm } from './lz4-encode-wasm.js';
 
 /** Minimum match length of the format. */
 const MIN_MATCH = 4;
@@ -267,6 +268,22 @@ export function lz4Compress(
 ): number {
   checkRange('lz4', 'input', src, srcStart, srcEnd);
   checkRange('lz4', 'output', dst, dstStart, dstEnd);
+  const r = lz4CompressWasm(src, srcStart, srcEnd, dst, dstStart, dstEnd - dstStart, false, 0);
+  if (r) return r.written;
+  return lz4CompressJs(src, srcStart, srcEnd, dst, dstStart, dstEnd);
+}
+
+/** {@link lz4Compress} in TypeScript only (the fallback when WebAssembly is unavailable). */
+export function lz4CompressJs(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstStart: number,
+  dstEnd: number,
+): number {
+  checkRange('lz4', 'input', src, srcStart, srcEnd);
+  checkRange('lz4', 'output', dst, dstStart, dstEnd);
   const w = new BlockWriter(src, dst, dstStart, dstEnd, false);
   const end = compressFast(w, src, srcStart, srcEnd);
   return end === srcEnd && !w.full ? w.op - dstStart : 0;
@@ -279,6 +296,23 @@ export function lz4Compress(
  * bytes.
  */
 export function lz4CompressDestSize(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstCapacity: number,
+): DestSizeResult {
+  checkRange('lz4', 'input', src, srcStart, srcEnd);
+  checkRange('lz4', 'output', dst, 0, dstCapacity);
+  if (dstCapacity < 1) throw badArgument('lz4', 'destSize needs room for at least one byte');
+  return (
+    lz4CompressWasm(src, srcStart, srcEnd, dst, 0, dstCapacity, true, 0) ??
+    lz4CompressDestSizeJs(src, srcStart, srcEnd, dst, dstCapacity)
+  );
+}
+
+/** {@link lz4CompressDestSize} in TypeScript only. */
+export function lz4CompressDestSizeJs(
   src: Uint8Array,
   srcStart: number,
   srcEnd: number,
@@ -446,6 +480,24 @@ export function lz4hcCompress(
 ): number {
   checkRange('lz4hc', 'input', src, srcStart, srcEnd);
   checkRange('lz4hc', 'output', dst, dstStart, dstEnd);
+  hcParams(level);
+  const r = lz4CompressWasm(src, srcStart, srcEnd, dst, dstStart, dstEnd - dstStart, false, level);
+  if (r) return r.written;
+  return lz4hcCompressJs(src, srcStart, srcEnd, dst, dstStart, dstEnd, level);
+}
+
+/** {@link lz4hcCompress} in TypeScript only. */
+export function lz4hcCompressJs(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstStart: number,
+  dstEnd: number,
+  level = 9,
+): number {
+  checkRange('lz4hc', 'input', src, srcStart, srcEnd);
+  checkRange('lz4hc', 'output', dst, dstStart, dstEnd);
   const w = new BlockWriter(src, dst, dstStart, dstEnd, false);
   const end = compressHc(w, src, srcStart, srcEnd, level);
   return end === srcEnd && !w.full ? w.op - dstStart : 0;
@@ -456,6 +508,25 @@ export function lz4hcCompress(
  * mode mkfs.erofs uses for `-zlz4hc,LEVEL`.
  */
 export function lz4hcCompressDestSize(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstCapacity: number,
+  level = 9,
+): DestSizeResult {
+  checkRange('lz4hc', 'input', src, srcStart, srcEnd);
+  checkRange('lz4hc', 'output', dst, 0, dstCapacity);
+  if (dstCapacity < 1) throw badArgument('lz4hc', 'destSize needs room for at least one byte');
+  hcParams(level);
+  return (
+    lz4CompressWasm(src, srcStart, srcEnd, dst, 0, dstCapacity, true, level) ??
+    lz4hcCompressDestSizeJs(src, srcStart, srcEnd, dst, dstCapacity, level)
+  );
+}
+
+/** {@link lz4hcCompressDestSize} in TypeScript only. */
+export function lz4hcCompressDestSizeJs(
   src: Uint8Array,
   srcStart: number,
   srcEnd: number,

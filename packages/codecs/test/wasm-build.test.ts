@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LZ4_WASM_CLANG_MAJOR } from '../src/lz4-wasm-binary.js';
+import { LZ4ENC_WASM_CLANG_MAJOR } from '../src/lz4enc-wasm-binary.js';
 import { MICROLZMA_WASM_CLANG_MAJOR } from '../src/microlzma-wasm-binary.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,7 +30,7 @@ const skip =
     ? 'skipped: clang not installed (apt-get install -y clang lld)'
     : !hasWasmLd
       ? 'skipped: wasm-ld not installed (apt-get install -y lld)'
-      : major !== LZ4_WASM_CLANG_MAJOR || major !== MICROLZMA_WASM_CLANG_MAJOR
+      : major !== LZ4_WASM_CLANG_MAJOR || major !== LZ4ENC_WASM_CLANG_MAJOR || major !== MICROLZMA_WASM_CLANG_MAJOR
         ? `skipped: clang ${major} installed, the binaries were built with clang ${LZ4_WASM_CLANG_MAJOR}`
         : false;
 
@@ -37,7 +38,7 @@ test('wasm: the committed binaries are what wasm/build.sh makes from wasm/*.c', 
   const dir = mkdtempSync(join(tmpdir(), 'wasm-build-'));
   try {
     execFileSync('sh', [join(pkgDir, 'wasm/build.sh'), dir], { stdio: 'pipe' });
-    for (const name of ['lz4-wasm-binary.ts', 'microlzma-wasm-binary.ts']) {
+    for (const name of ['lz4-wasm-binary.ts', 'lz4enc-wasm-binary.ts', 'microlzma-wasm-binary.ts']) {
       const built = readFileSync(join(dir, name), 'utf8');
       const committed = readFileSync(join(pkgDir, 'src', name), 'utf8');
       assert.ok(built === committed, `src/${name} is stale: run sh packages/codecs/wasm/build.sh`);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Rebuilds the generated modules src/lz4-wasm-binary.ts (from lz4.c) and
-# src/microlzma-wasm-binary.ts (from microlzma.c). Needs clang with the wasm32
+# Rebuilds the generated modules src/lz4-wasm-binary.ts (from lz4.c),
+# src/lz4enc-wasm-binary.ts (from lz4enc.c) and src/microlzma-wasm-binary.ts
+# (from microlzma.c). Needs clang with the wasm32
 # target and wasm-ld (Debian: apt-get install -y clang lld). CI does not run
 # this: the generated modules are committed, and test/wasm-build.test.ts
 # checks that they match this script's output whenever the same clang major
@@ -14,7 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 version=$("$CLANG" --version | head -n 1 | sed 's/.*clang version \([0-9]*\).*/\1/')
 
-# build NAME SOURCE OPT CONST_PREFIX DESCRIPTION
+# build NAME SOURCE OPT CONST_PREFIX DESCRIPTION [INITIAL_MEMORY]
 #
 # -mbulk-memory: long copies become memory.copy (Chrome 75, Firefox 79,
 # Safari 15). No SIMD, so the modules also load on older engines. Fixed
@@ -25,7 +26,7 @@ build() {
     -mbulk-memory -mno-simd128 \
     -Wall -Wextra -Werror \
     -Wl,--no-entry -Wl,--strip-all -Wl,-z,stack-size=4096 \
-    -Wl,--initial-memory=131072 \
+    -Wl,--initial-memory=${6:-131072} \
     -o "$tmp/$1.wasm" "$here/$2"
   size=$(wc -c < "$tmp/$1.wasm" | tr -d ' ')
   b64=$(base64 -w 0 < "$tmp/$1.wasm" 2>/dev/null || base64 < "$tmp/$1.wasm" | tr -d '\n')
@@ -43,4 +44,6 @@ TS
 }
 
 build lz4 lz4.c -O2 LZ4 'The LZ4 block decoder module'
+# The encoder's hash tables (288 KiB) are static: 6 pages to start with.
+build lz4enc lz4enc.c -O2 LZ4ENC 'The LZ4/LZ4HC block compressor module' 393216
 build microlzma microlzma.c -O2 MICROLZMA 'The MicroLZMA decoder module'

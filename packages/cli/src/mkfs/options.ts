@@ -8,6 +8,7 @@
  * (erofs-utils mkfs/main.c). Where we deliberately differ, the doc comment of
  * {@link parseMkfsArgs} says so.
  */
+import { parseCompressionSpecs } from '@erofs/writer';
 import { UsageError } from '../common.js';
 import { getoptLong, type OptionSpec } from './getopt.js';
 import { emptySourceFlags, finishSource, parseSourceOption, type OciSource, type TarSource } from './source-options.js';
@@ -69,6 +70,12 @@ export interface MkfsBuildArgs {
   quiet: boolean;
   /** `-d#` (0..9, default 2): 0 also silences the summary; >= 3 adds details. */
   debugLevel: number;
+  /**
+   * `--compress-hints=FILE`: read by the caller (this parser does no I/O)
+   * and parsed with the writer's parseCompressHints into
+   * writerOptions.compressHints.
+   */
+  compressHintsFile?: string;
 }
 
 /** What the command line asks for. */
@@ -113,6 +120,12 @@ const SUPPORTED: OptionSpec[] = [
   { key: 'xattr-prefix', long: 'xattr-prefix', arg: 'required' },
   { key: 'xattr-inode-digest', long: 'xattr-inode-digest', arg: 'optional' },
   { key: 'ishare_key', long: 'ishare_key', arg: 'required' },
+  // compression
+  { key: 'z', short: 'z', arg: 'required' },
+  { key: 'C', short: 'C', arg: 'required' },
+  { key: 'max-extent-bytes', long: 'max-extent-bytes', arg: 'required' },
+  { key: 'compress-hints', long: 'compress-hints', arg: 'required' },
+  { key: 'workers', long: 'workers', arg: 'required' },
   // tar and OCI sources (see source-options.ts)
   { key: 'tar', long: 'tar', arg: 'optional' },
   { key: 'aufs', long: 'aufs', arg: 'none' },
@@ -126,14 +139,14 @@ const SUPPORTED: OptionSpec[] = [
 
 /** mkfs.erofs 1.9.3 options we recognise but cannot honour yet (value syntax as upstream). */
 const UNSUPPORTED: OptionSpec[] = [
-  ...(['z', 'C', 'm'] as const).map((c) => ({ key: `!-${c}`, short: c, arg: 'required' as const })),
+  ...(['m'] as const).map((c) => ({ key: `!-${c}`, short: c, arg: 'required' as const })),
   ...([
     ['file-contexts', 'required'], ['random-pclusterblks', 'none'], ['random-algorithms', 'none'],
-    ['max-extent-bytes', 'required'], ['compress-hints', 'required'], ['ignore-mtime', 'none'],
+    ['ignore-mtime', 'none'],
     ['preserve-mtime', 'none'], ['mount-point', 'required'],
     ['product-out', 'required'], ['fs-config-file', 'required'],
     ['offset', 'required'], ['gzinfo', 'optional'],
-    ['unlzma', 'optional'], ['unxz', 'optional'], ['workers', 'required'], ['zfeature-bits', 'required'],
+    ['unlzma', 'optional'], ['unxz', 'optional'], ['zfeature-bits', 'required'],
     ['clean', 'optional'], ['incremental', 'optional'], ['root-xattr-isize', 'required'],
     ['sort', 'required'], ['hard-dereference', 'none'], ['dsunit', 'required'],
     ['async-queue-limit', 'required'], ['fsalignblks', 'required'], ['vmdk-desc', 'required'],
@@ -141,8 +154,8 @@ const UNSUPPORTED: OptionSpec[] = [
   ] as const).map(([long, arg]) => ({ key: `!--${long}`, long, arg })),
 ];
 
-/** `-E` features of mkfs.erofs that only matter for compressed images. */
-const UNSUPPORTED_E = new Set(['legacy-compress', 'ztailpacking', 'fragments', 'all-fragments', 'dedupe', 'fragdedupe']);
+/** `-E` features of mkfs.erofs that we do not support yet. */
+const UNSUPPORTED_E = new Set(['fragdedupe']);
 
 /**
  * Parses `mkfs-erofs [options] IMAGE SOURCE`.
@@ -184,6 +197,11 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   let blobdev: string | undefined;
   let ishareKey: string | undefined;
   let ishareAt = 0;
+  let compression: WriterOptions['compression'];
+  let pclusterSize: number | undefined;
+  let maxExtentBytes: number | undefined;
+  let compressHintsFile: string | undefined;
+  let workers: number | undefined;
   const xattrPrefixes: string[] = [];
   const excludePaths: string[] = [];
   const excludeRegexes: RegExp[] = [];
@@ -200,6 +218,11 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
     plainXattrPrefixes: false,
     is48bit: false,
     dotOmitted: false,
+    ztailpacking: false,
+    fragments: false,
+    allFragments: false,
+    dedupe: false,
+    legacyCompress: false,
   };
 
   const srcFlags = emptySourceFlags();
@@ -313,6 +336,35 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
         ishareAt = xattrPrefixes.length; // mkfs.erofs numbers long prefixes in command-line order
         break;
       }
+      case 'z':
+        try {
+          compression = parseCompressionSpecs(v);
+        } catch (e) {
+          throw new UsageError(`invalid compressor '${v}' for -z: ${(e as Error).message}`);
+        }
+        break;
+      case 'C': {
+        const n = parseCInteger(v);
+        if (n === undefined || n <= 0n || n > 1n << 30n) throw new UsageError(`invalid physical cluster size '${v}' for -C`);
+        pclusterSize = Number(n);
+        break;
+      }
+      case 'max-extent-bytes': {
+        const n = parseCInteger(v);
+        if (n === undefined || n <= 0n || n > 1n << 40n) throw new UsageError(`invalid value '${v}' for --max-extent-bytes`);
+        maxExtentBytes = Number(n);
+        break;
+      }
+      case 'compress-hints':
+        if (v === '') throw new UsageError('--compress-hints needs a file name');
+        compressHintsFile = v;
+        break;
+      case 'workers': {
+        const n = parseCInteger(v, { base10: true });
+        if (n === undefined || n > 1024n) throw new UsageError(`invalid number of workers '${v}' for --workers (0..1024)`);
+        workers = Number(n);
+        break;
+      }
       default:
         throw new Error(`mkfs-erofs: option key ${key} not handled`); // a bug, not bad input
     }
@@ -349,6 +401,12 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   }
   if (blobdev !== undefined && ext.chunkFormat === 'blockmap') {
     throw new UsageError('--blobdev cannot be used with -E force-inode-blockmap (a block map cannot address another device)');
+  }
+  if (compression !== undefined && chunkSize !== undefined) {
+    throw new UsageError('-z (compression) and --chunksize cannot be used together');
+  }
+  if (compression !== undefined && pclusterSize !== undefined && (pclusterSize < blockSize || pclusterSize % blockSize !== 0)) {
+    throw new UsageError(`physical cluster size ${pclusterSize} (-C) must be a multiple of the block size ${blockSize}`);
   }
   if (xattrPrefixes.length + (ishareKey === undefined ? 0 : 1) > MAX_LONG_PREFIXES) {
     throw new UsageError(`too many long xattr prefixes (at most ${MAX_LONG_PREFIXES}, counting --ishare_key)`);
@@ -394,12 +452,24 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   if (blobdev !== undefined) writerOptions.blobdev = blobdev;
   if (ishareKey !== undefined) writerOptions.ishareKey = ishareKey;
   if (ishareKey !== undefined && ishareAt < xattrPrefixes.length) writerOptions.ishareKeyIndex = ishareAt;
+  if (compression !== undefined) {
+    writerOptions.compression = compression;
+    if (pclusterSize !== undefined) writerOptions.pclusterSize = pclusterSize;
+    if (maxExtentBytes !== undefined) writerOptions.maxExtentBytes = maxExtentBytes;
+    if (ext.ztailpacking) writerOptions.ztailpacking = true;
+    if (ext.fragments) writerOptions.fragments = true;
+    if (ext.allFragments) writerOptions.allFragments = true;
+    if (ext.dedupe) writerOptions.dedupe = true;
+    if (ext.legacyCompress) writerOptions.legacyCompress = true;
+  }
+  if (workers !== undefined) writerOptions.workers = workers;
 
   const scanOptions: MkfsScanOptions = { excludePaths, excludeRegexes, xattrTolerance, uidOffset, gidOffset, mtime };
   if (forceUid !== undefined) scanOptions.forceUid = forceUid;
   if (forceGid !== undefined) scanOptions.forceGid = forceGid;
 
   const built: MkfsBuildArgs = { kind: 'build', image, source, writerOptions, scanOptions, quiet, debugLevel };
+  if (compressHintsFile !== undefined && compression !== undefined) built.compressHintsFile = compressHintsFile;
   if (input) built.input = input.source;
   return built;
 }
@@ -414,6 +484,11 @@ interface ExtendedOptions {
   plainXattrPrefixes: boolean;
   is48bit: boolean;
   dotOmitted: boolean;
+  ztailpacking: boolean;
+  fragments: boolean;
+  allFragments: boolean;
+  dedupe: boolean;
+  legacyCompress: boolean;
 }
 
 /** Applies one `-E a,^b,c` list, in order (later entries win, as upstream). */
@@ -471,6 +546,24 @@ function parseExtended(list: string, ext: ExtendedOptions): void {
         break;
       case 'dot-omitted':
         ext.dotOmitted = !negated;
+        break;
+      // compressed images only (ignored without -z, as upstream)
+      case 'ztailpacking':
+        ext.ztailpacking = !negated;
+        break;
+      case 'fragments':
+        ext.fragments = !negated;
+        break;
+      case 'all-fragments':
+        ext.allFragments = !negated;
+        ext.fragments ||= !negated;
+        break;
+      case 'dedupe':
+        ext.dedupe = !negated;
+        break;
+      case 'legacy-compress':
+        noNegation();
+        ext.legacyCompress = true;
         break;
       default:
         throw new UsageError(`unknown extended option '${name}' for -E`);

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { buildImage, scanDirectory } from '@erofs/writer';
+import { ErofsError } from '@erofs/format';
+import { buildImage, parseCompressHints, scanDirectory } from '@erofs/writer';
 import { UsageError } from '../common.js';
 import { convert } from './convert.js';
 import { parseMkfsArgs, type MkfsBuildArgs } from './options.js';
@@ -115,6 +116,15 @@ export async function mkfsMain(argv: readonly string[], io: Partial<MkfsIo> = {}
     progress.phase(`writing ${args.image}`);
     const opts: WriterOptions = { ...args.writerOptions };
     if (blobdev !== undefined) opts.blobdev = blobdev;
+    if (args.compressHintsFile !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(args.compressHintsFile, 'utf8');
+      } catch (e) {
+        throw new ErofsError('ENOENT', `cannot read --compress-hints: ${(e as Error).message}`, args.compressHintsFile);
+      }
+      opts.compressHints = parseCompressHints(text, 1 << opts.blkszbits, opts.compression?.length ?? 1, (m) => err.write(`mkfs-erofs: ${m}\n`));
+    }
     summary = await w.buildImage(root, opts, image, progress.update);
   } finally {
     progress.stop();
