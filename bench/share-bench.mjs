@@ -31,7 +31,7 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // Measure the sources, not a possibly stale dist/: re-run under tsx.
 if (!process.execArgv.some((a) => a.includes('tsx'))) {
   const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', existsSync(tsx) ? tsx : 'tsx',
+  const r = spawnSync(process.execPath, ['--expose-gc', '--conditions=source', '--import', existsSync(tsx) ? tsx : 'tsx',
     fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
@@ -155,6 +155,12 @@ async function listFiles() {
 const { lists, bytes: totalBytes, maxSize } = await listFiles();
 const nFiles = lists.reduce((s, l) => s + l.length, 0);
 
+/**
+ * Each timed arm starts from a collected heap, so none pays for the garbage
+ * the previous arm left (a cold mount leaves its whole cache behind).
+ */
+const settle = () => globalThis.gc?.();
+
 /** CPU milliseconds (all threads of this process) since `c0`. */
 function cpuMs(c0) {
   const c = process.cpuUsage(c0);
@@ -164,6 +170,7 @@ function cpuMs(c0) {
 /** Every file through the plain reader (fresh Image objects: cold reader caches). */
 async function plainReader() {
   const imgs = await openAll();
+  settle();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
@@ -181,6 +188,7 @@ async function coldMount(inodeShare) {
   const cache = new PageCache({ maxBytes: Number.MAX_SAFE_INTEGER });
   const mounts = [];
   for (const img of imgs) mounts.push(await mount(fromReaderImage(img), inodeShare ? { cache, inodeShare, domainId: 'bench' } : { cache }));
+  settle();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;

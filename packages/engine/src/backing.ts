@@ -52,10 +52,22 @@ export interface BackingFile {
   /** Reads file bytes [pos, pos + len), short only at end of file. */
   read(pos: number, len: number): Promise<Uint8Array>;
   /**
+   * Optional: reads file bytes [pos, pos + len) (short only at end of file)
+   * straight into dst[dstOff...] and resolves with the count. The page cache
+   * uses it to fill page frames without an intermediate buffer.
+   */
+  readInto?(pos: number, len: number, dst: Uint8Array, dstOff: number): Promise<number>;
+  /**
    * For chunk-based files: the extent containing `pos` (which must be < size).
    * Absent for other layouts; blob sharing needs it.
    */
   mapExtent?(pos: number): Promise<BackingExtent>;
+}
+
+/** Options of BackingImage.openFile. */
+export interface OpenFileOptions {
+  /** Whether the fingerprint xattr is needed (default true). */
+  fingerprint?: boolean;
 }
 
 /** An extra device (blob) of an image, from the device table. */
@@ -83,6 +95,11 @@ export interface BackingImage<S = unknown> {
   readlink(path: string): Promise<string>;
   getxattr(path: string, name: string): Promise<Uint8Array>;
   listxattr(path: string): Promise<string[]>;
-  /** The data of the inode at `path` (symlinks followed); EISDIR for a directory. */
-  openFile(path: string): Promise<BackingFile>;
+  /**
+   * The data of the inode at `path` (symlinks followed); EISDIR for a
+   * directory. With `{ fingerprint: false }` the backing may skip reading
+   * the fingerprint xattr (and leave `fingerprint` null): the engine asks so
+   * when the mount does not share.
+   */
+  openFile(path: string, opts?: OpenFileOptions): Promise<BackingFile>;
 }

@@ -15,7 +15,7 @@
  *    part of the key), so their shared pages were all filled through members
  *    whose content was hashed and found equal to the fingerprint.
  */
-import { xxh32 } from '@erofs/format';
+import { ErofsError, xxh32 } from '@erofs/format';
 import type { BackingFile, ReadPath } from './backing.js';
 import type { AddressSpace, PageCache, ReadContext } from './page-cache.js';
 import type { HasherFactory } from './sha256.js';
@@ -75,6 +75,35 @@ export class SharedInode {
         }
       }
       return m.owner.backing.read(pos, len);
+    }
+  }
+
+  /** fill() into a caller's buffer (the page frames): through the member's readInto when it has one. */
+  async fillInto(first: number, count: number, dst: Uint8Array, dstOff: number, ctx: ReadContext): Promise<void> {
+    const ps = this.space.pageSize;
+    const pos = first * ps;
+    const len = Math.min(this.size, (first + count) * ps) - pos;
+    for (;;) {
+      const m = this.pick(ctx.requester);
+      if (m === undefined) throw new ShareGoneError(this.space.id);
+      if (this.verify && m.verdict !== true) {
+        if (!(await verifyMember(this, m))) {
+          this.registry.refuse(m);
+          continue;
+        }
+      }
+      const b = m.owner.backing;
+      if (b.readInto !== undefined) {
+        const n = await b.readInto(pos, len, dst, dstOff);
+        if (n !== len) throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${len})`, this.space.id);
+      } else {
+        const bytes = await b.read(pos, len);
+        if (!(bytes instanceof Uint8Array) || bytes.length < len) {
+          throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${len})`, this.space.id);
+        }
+        dst.set(bytes.length === len ? bytes : bytes.subarray(0, len), dstOff);
+      }
+      return;
     }
   }
 }
@@ -142,6 +171,7 @@ export class IshareRegistry {
       const s = shared;
       shared.space = this.cache.createSpace(`ishare#${this.cache.nextSerial()}:${domainId}:${hexPreview(fp)}`, 'inode-share', f.size,
         (first, count, ctx) => s.fill(first, count, ctx), pageSize);
+      shared.space.fillInto = (first, count, dst, dstOff, ctx) => s.fillInto(first, count, dst, dstOff, ctx);
       shared.space.members = 0;
       list.push(shared);
       this.byHash.set(hash, list);

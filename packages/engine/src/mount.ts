@@ -106,6 +106,8 @@ export class Mount<S = unknown> {
   readonly cache: PageCache;
   readonly warnings: EngineWarning[] = [];
   readonly counters: CacheCounters = newCounters();
+  /** @internal the ReadContext of every inode that is not a share member (one object, not one per inode). */
+  readonly privateCtx: ReadContext = { counters: this.counters };
   /** Inode sharing in effect (asked for, and the image has the compat bit). */
   readonly inodeShare: boolean;
   readonly blobShare: boolean;
@@ -306,7 +308,8 @@ export class Mount<S = unknown> {
   /** @internal the inode of `path`, instantiated once per nid. */
   async inode(path: string): Promise<FileInode> {
     this.live(path);
-    const f = await this.image.openFile(path);
+    // The fingerprint xattr is only read when this mount shares.
+    const f = await this.image.openFile(path, { fingerprint: this.inodeShare });
     this.live(path);
     let ino = this.inodes.get(f.key);
     if (ino === undefined) {
@@ -322,23 +325,40 @@ export class Mount<S = unknown> {
   }
 }
 
+/** Filler of a private file space: space.source is its BackingFile. */
+function fillPrivate(first: number, count: number, _ctx: ReadContext, space: AddressSpace): Promise<Uint8Array> {
+  const f = space.source as BackingFile;
+  const ps = space.pageSize;
+  return f.read(first * ps, Math.min(f.size, (first + count) * ps) - first * ps);
+}
+
+/** Copy-free filler of a private file space (for backings with readInto). */
+async function fillPrivateInto(first: number, count: number, dst: Uint8Array, dstOff: number, _ctx: ReadContext, space: AddressSpace): Promise<void> {
+  const f = space.source as BackingFile;
+  const ps = space.pageSize;
+  const pos = first * ps;
+  const len = Math.min(f.size, (first + count) * ps) - pos;
+  const n = await f.readInto!(pos, len, dst, dstOff);
+  if (n !== len) throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${len})`, space.id);
+}
+
 /** One inode of a mount: its data is read through `space`. */
 export class FileInode implements ShareMemberOwner {
   space: AddressSpace;
   member: ShareMember | null = null;
   reason: NotSharedReason | undefined;
-  readonly ctx: ReadContext;
+  ctx: ReadContext;
   /** Chunk extents seen so far, sorted by la (blob sharing only). */
   private extents: BackingExtent[] | null = null;
   private privateSpace: AddressSpace | null = null;
 
   constructor(readonly mount: Mount<any>, readonly backing: BackingFile, readonly where: string) {
-    this.ctx = { counters: mount.counters };
+    this.ctx = mount.privateCtx;
     if (mount.inodeShare) {
       const r = IshareRegistry.of(mount.cache).join(this, mount.domainId, mount.verifyFingerprints, mount.image.blockSize, mount.pageSize);
       if ('member' in r) {
         this.member = r.member;
-        this.ctx.requester = r.member;
+        this.ctx = { counters: mount.counters, requester: r.member };
         this.space = r.member.shared.space;
         return;
       }
@@ -362,10 +382,10 @@ export class FileInode implements ShareMemberOwner {
   private ownSpace(): AddressSpace {
     if (this.privateSpace === null) {
       const f = this.backing;
-      const space = this.mount.cache.createSpace(`${this.mount.name}:${f.key}`, 'private', f.size, (first, count) => {
-        const ps = space.pageSize;
-        return f.read(first * ps, Math.min(f.size, (first + count) * ps) - first * ps);
-      }, this.mount.pageSize);
+      // Module-level fillers reading space.source: no closures per file.
+      const space = this.mount.cache.createSpace(`${this.mount.name}:${f.key}`, 'private', f.size, fillPrivate, this.mount.pageSize);
+      space.source = f;
+      if (f.readInto !== undefined) space.fillInto = fillPrivateInto;
       space.owner = this.mount.counters;
       this.privateSpace = space;
     }
@@ -376,7 +396,7 @@ export class FileInode implements ShareMemberOwner {
   refused(member: ShareMember): void {
     if (this.member !== member) return;
     this.member = null;
-    this.ctx.requester = undefined;
+    this.ctx = this.mount.privateCtx;
     this.reason = 'fingerprint-mismatch';
     this.space = this.ownSpace();
     if (this.mount.blobShare && this.backing.mapExtent !== undefined && this.mount.blobSpaces.size > 0) this.extents = [];

@@ -71,7 +71,15 @@ export interface ReadContext {
  * Fills pages [first, first + count) of a space: returns the bytes from
  * first * pageSize on, at least up to min(size, (first + count) * pageSize).
  */
-export type Filler = (first: number, count: number, ctx: ReadContext) => Promise<Uint8Array>;
+export type Filler = (first: number, count: number, ctx: ReadContext, space: AddressSpace) => Promise<Uint8Array>;
+
+/**
+ * The copy-free form of a Filler: writes the bytes of pages
+ * [first, first + count) (from first * pageSize up to min(size,
+ * (first + count) * pageSize)) into dst[dstOff...]. Spaces that have one are
+ * filled straight into their page frames.
+ */
+export type FillerInto = (first: number, count: number, dst: Uint8Array, dstOff: number, ctx: ReadContext, space: AddressSpace) => Promise<void>;
 
 /** Options of a PageCache. */
 export interface PageCacheOptions {
@@ -95,36 +103,143 @@ export interface PageCacheOptions {
 }
 
 /**
- * Page frames: fixed views into 1 MiB arenas, recycled through a free list,
- * as the kernel recycles struct pages. Allocating a fresh ArrayBuffer per
- * page costs microseconds (external memory, GC pressure) and dominated the
- * miss path; a recycled frame costs one copy. Frames are kept for reuse
- * (at most the peak resident bytes, so about maxBytes); PageCache.trim()
- * gives them back when no page is in use.
+ * Page frames: page-sized slots of 1 MiB arenas, recycled through a free
+ * list, as the kernel recycles struct pages. A frame is (arena, byte offset):
+ * no view object per page, so the live heap stays small (a view per page
+ * added an object for every major GC to mark). Allocating a fresh
+ * ArrayBuffer per page costs microseconds (external memory, GC pressure) and
+ * dominated the miss path. Fresh frames are carved from the current arena in
+ * order, so the frames of one fill are usually adjacent and the fill reads
+ * them in one backing call (a fill of 1 MiB or more gets an arena of its
+ * own); recycled frames are used first. Frames are kept for reuse (at most
+ * the peak resident bytes, so about maxBytes); PageCache.trim() gives them
+ * back when no page is in use.
  */
 class FramePool {
-  private readonly free: Uint8Array[] = [];
+  private readonly freeBuf: Uint8Array[] = [];
+  private readonly freeOff: number[] = [];
+  /** The arena fresh frames are carved from, and its next unused byte. */
+  private arena: Uint8Array | null = null;
+  private next = 0;
   live = 0;
   get freeCount(): number {
-    return this.free.length;
+    return this.freeBuf.length + (this.arena === null ? 0 : (this.arena.length - this.next) / this.pageSize);
   }
   constructor(readonly pageSize: number) {}
 
-  alloc(): Uint8Array {
-    let f = this.free.pop();
-    if (f === undefined) {
-      const n = Math.max(1, Math.floor((1 << 20) / this.pageSize));
-      const arena = new Uint8Array(n * this.pageSize);
-      for (let i = n - 1; i > 0; i--) this.free.push(arena.subarray(i * this.pageSize, (i + 1) * this.pageSize));
-      f = arena.subarray(0, this.pageSize);
+  /**
+   * Puts `count` frames in bufs/offs[0..count): recycled ones first, then
+   * fresh adjacent ones (which are all zeros). Returns how many were recycled.
+   */
+  allocMany(count: number, bufs: Uint8Array[], offs: number[]): number {
+    let k = 0;
+    const fb = this.freeBuf;
+    const fo = this.freeOff;
+    while (k < count && fb.length > 0) {
+      bufs[k] = fb.pop()!;
+      offs[k] = fo.pop()!;
+      k++;
     }
-    this.live++;
-    return f;
+    this.live += k;
+    if (k < count) this.allocFresh(count - k, bufs, offs, k);
+    return k;
   }
 
-  release(f: Uint8Array): void {
-    this.live--;
-    this.free.push(f);
+  /** Fresh frames: the rest of the current arena, then a new one (at most two runs of adjacent frames). */
+  private allocFresh(n: number, bufs: Uint8Array[], offs: number[], at: number): void {
+    const ps = this.pageSize;
+    const arenaBytes = Math.max(ps, 1 << 20);
+    this.live += n;
+    while (n > 0) {
+      let a = this.arena;
+      if (a === null) {
+        if (n * ps >= arenaBytes) {
+          // A big fill: an arena of its own, so it stays one backing read.
+          const big = new Uint8Array(n * ps);
+          for (let i = 0; i < n; i++) {
+            bufs[at + i] = big;
+            offs[at + i] = i * ps;
+          }
+          return;
+        }
+        a = this.arena = new Uint8Array(arenaBytes);
+        this.next = 0;
+      }
+      const k = Math.min(n, (a.length - this.next) / ps);
+      for (let i = 0; i < k; i++) {
+        bufs[at + i] = a;
+        offs[at + i] = this.next;
+        this.next += ps;
+      }
+      if (this.next === a.length) this.arena = null;
+      at += k;
+      n -= k;
+    }
+  }
+
+  release(buf: Uint8Array, off: number, live = true): void {
+    if (live) this.live--;
+    this.freeBuf.push(buf);
+    this.freeOff.push(off);
+  }
+}
+
+const NO_FILLS: ReadonlyMap<number, FillEntry> = new Map();
+
+/** A fill is over: its pages are no longer pending. */
+function fillDone(space: AddressSpace, entry: FillEntry): void {
+  const map = space.fills;
+  if (map === null) return;
+  for (let k = 0; k < entry.count; k++) if (map.get(entry.first + k) === entry) map.delete(entry.first + k);
+  if (map.size === 0) space.fills = null;
+}
+
+/**
+ * The resident pages of a space by index: a Map-like table over a plain
+ * array (a Map costs a hash table per space and about three words per
+ * entry; most spaces are small files read whole).
+ */
+export class PageTable {
+  private slots: Array<Page | undefined> = [];
+  size = 0;
+  get(i: number): Page | undefined {
+    return i < this.slots.length ? this.slots[i] : undefined;
+  }
+  has(i: number): boolean {
+    return i < this.slots.length && this.slots[i] !== undefined;
+  }
+  set(i: number, pg: Page): void {
+    const slots = this.slots;
+    if (slots.length === 0 && i === 0) {
+      this.slots = [pg]; // exact capacity: most files are one or a few pages
+      this.size = 1;
+      return;
+    }
+    if (i < slots.length) {
+      if (slots[i] === undefined) this.size++;
+    } else {
+      // Fill short gaps so the array stays packed (far-away pages make it sparse, which still works).
+      while (slots.length < i && i - slots.length < 4096) slots.push(undefined);
+      this.size++;
+    }
+    slots[i] = pg;
+  }
+  delete(i: number): boolean {
+    if (i >= this.slots.length || this.slots[i] === undefined) return false;
+    this.slots[i] = undefined;
+    if (--this.size === 0) this.slots = [];
+    return true;
+  }
+  *values(): IterableIterator<Page> {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const p = slots[i];
+      if (p !== undefined) yield p;
+    }
+  }
+  clear(): void {
+    this.slots = [];
+    this.size = 0;
   }
 }
 
@@ -140,10 +255,16 @@ export class Page {
   detached = false;
   prev: Page | null = null;
   next: Page | null = null;
-  constructor(readonly space: AddressSpace, readonly index: number, readonly data: Uint8Array) {}
+  /** The frame: bytes [off, off + pageSize) of the arena `buf`. */
+  constructor(readonly space: AddressSpace, readonly index: number, readonly buf: Uint8Array, readonly off: number) {}
+
+  /** The page's bytes (a new view each call; the hot paths copy from buf/off). */
+  get data(): Uint8Array {
+    return this.buf.subarray(this.off, this.off + this.space.pageSize);
+  }
 }
 
-interface FillEntry {
+export interface FillEntry {
   first: number;
   count: number;
   /** Readers waiting per page of the run: the pins each inserted page starts with. */
@@ -155,8 +276,9 @@ interface FillEntry {
 
 /** File data of one inode (private), one shared inode, or one blob, in pages. */
 export class AddressSpace {
-  readonly pages = new Map<number, Page>();
-  readonly pending = new Map<number, FillEntry>();
+  readonly pages = new PageTable();
+  /** Fills in flight by page; null when there are none (most spaces, most of the time). */
+  fills: Map<number, FillEntry> | null = null;
   readonly counters = newCounters();
   residentPages = 0;
   dead = false;
@@ -173,6 +295,16 @@ export class AddressSpace {
     readonly size: number,
     public filler: Filler,
   ) {}
+
+  /** Optional copy-free filler (preferred over `filler` when set). */
+  fillInto: FillerInto | null = null;
+  /** Opaque to the cache: what the owner's fillers read from (they get the space). */
+  source: unknown = null;
+
+  /** Fills in flight, by page (read-only view). */
+  get pending(): ReadonlyMap<number, FillEntry> {
+    return this.fills ?? NO_FILLS;
+  }
 
   /** Number of pages covering `size`. */
   get pageCount(): number {
@@ -242,7 +374,7 @@ export class PageCache {
       return;
     }
     const pool = this.pools.get(pg.space.pageSize)!;
-    pool.release(pg.data);
+    pool.release(pg.buf, pg.off);
   }
 
   /** Frees the frame pools of page sizes with no page in use; returns the bytes let go. */
@@ -335,6 +467,10 @@ export class PageCache {
     let p = pos;
     let o = outOff;
     let hits = 0;
+    // Pages whose frames are adjacent (filled together) are copied in one set().
+    let run: Uint8Array | null = null;
+    let runStart = 0;
+    let runLen = 0;
     for (; i <= last; i++) {
       const pg = pages.get(i);
       if (pg === undefined) break;
@@ -342,12 +478,18 @@ export class PageCache {
       const base = i * ps;
       const s = p - base;
       const e = i === last ? end - base : ps;
-      if (s === 0 && e === ps) out.set(pg.data, o);
-      else out.set(pg.data.subarray(s, e), o);
-      o += e - s;
+      if (pg.buf === run && pg.off === runStart + runLen) {
+        runLen += e; // s is 0 past the first page
+      } else {
+        if (run !== null) o = flush(out, o, run, runStart, runLen);
+        run = pg.buf;
+        runStart = pg.off + s;
+        runLen = e - s;
+      }
       p = base + e;
       hits++;
     }
+    if (run !== null) o = flush(out, o, run, runStart, runLen);
     space.counters.hits += hits;
     ctx.counters.hits += hits;
     this.counters.hits += hits;
@@ -373,7 +515,7 @@ export class PageCache {
         continue;
       }
       misses++;
-      let entry = space.pending.get(i);
+      let entry = space.fills?.get(i);
       if (entry === undefined) {
         entry = this.startFill(space, i, last, ctx);
         waits.push(entry.promise);
@@ -396,17 +538,26 @@ export class PageCache {
     try {
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       const ps = space.pageSize;
+      let run: Uint8Array | null = null;
+      let runStart = 0;
+      let runLen = 0;
       for (let k = 0; k < n; k++) {
         const i = from + k;
-        const data = got[k]!.data;
+        const pg = got[k]!;
         const base = i * ps;
         const s = p - base;
         const e = i === last ? end - base : ps;
-        if (s === 0 && e === ps) out.set(data, o);
-        else out.set(data.subarray(s, e), o);
-        o += e - s;
+        if (pg.buf === run && pg.off === runStart + runLen) {
+          runLen += e;
+        } else {
+          if (run !== null) o = flush(out, o, run, runStart, runLen);
+          run = pg.buf;
+          runStart = pg.off + s;
+          runLen = e - s;
+        }
         p = base + e;
       }
+      if (run !== null) flush(out, o, run, runStart, runLen);
     } finally {
       for (const g of got) if (g !== null) this.unpin(g);
     }
@@ -417,10 +568,12 @@ export class PageCache {
     const lastPage = space.pageCount - 1;
     const limit = Math.min(lastPage, lastWanted + this.readaheadPages);
     let stop = first + 1;
-    while (stop <= limit && !space.pages.has(stop) && !space.pending.has(stop)) stop++;
+    const fills = space.fills;
+    while (stop <= limit && !space.pages.has(stop) && !(fills !== null && fills.has(stop))) stop++;
     const count = stop - first;
     const entry: FillEntry = { first, count, waiters: new Array<number>(count).fill(0), pages: null, promise: undefined as unknown as Promise<void> };
-    for (let k = 0; k < count; k++) space.pending.set(first + k, entry);
+    const map = (space.fills ??= new Map());
+    for (let k = 0; k < count; k++) map.set(first + k, entry);
     space.counters.fills++; ctx.counters.fills++; this.counters.fills++;
     space.counters.fillPages += count; ctx.counters.fillPages += count; this.counters.fillPages += count;
     entry.promise = this.runFill(space, entry, ctx);
@@ -428,23 +581,28 @@ export class PageCache {
   }
 
   private async runFill(space: AddressSpace, entry: FillEntry, ctx: ReadContext): Promise<void> {
+    if (space.fillInto !== null) return this.runFillInto(space, space.fillInto, entry, ctx);
     const { first, count } = entry;
     const ps = space.pageSize;
     try {
-      const bytes = await space.filler(first, count, ctx);
+      const bytes = await space.filler(first, count, ctx, space);
       const want = Math.min(space.size, (first + count) * ps) - first * ps;
       if (!(bytes instanceof Uint8Array) || bytes.length < want) {
         throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${want})`, space.id);
       }
       const pool = this.pool(ps);
+      const bufs: Uint8Array[] = new Array(count);
+      const offs: number[] = new Array(count);
+      const recycled = pool.allocMany(count, bufs, offs);
       const pages: Page[] = new Array(count);
       for (let k = 0; k < count; k++) {
-        const frame = pool.alloc();
+        const buf = bufs[k]!;
+        const off = offs[k]!;
         const s0 = k * ps;
         const e0 = Math.min(s0 + ps, want);
-        frame.set(bytes.subarray(s0, e0));
-        if (e0 - s0 < ps) frame.fill(0, e0 - s0);
-        const pg = new Page(space, first + k, frame);
+        buf.set(s0 === 0 && e0 === bytes.length ? bytes : bytes.subarray(s0, e0), off);
+        if (e0 - s0 < ps && k < recycled) buf.fill(0, off + e0 - s0, off + ps);
+        const pg = new Page(space, first + k, buf, off);
         pg.pins = entry.waiters[k]!;
         pages[k] = pg;
       }
@@ -452,7 +610,60 @@ export class PageCache {
       if (!space.dead) for (const pg of pages) this.insert(pg);
       else for (const pg of pages) this.release(pg);
     } finally {
-      for (let k = 0; k < count; k++) if (space.pending.get(first + k) === entry) space.pending.delete(first + k);
+      fillDone(space, entry);
+    }
+  }
+
+  /**
+   * runFill for spaces with a FillerInto: the backing writes straight into
+   * the page frames, one call per run of adjacent frames (a cold pool gives
+   * one run). Frames scattered by recycling are filled through one scratch
+   * buffer instead, so a fill stays a handful of backing calls.
+   */
+  private async runFillInto(space: AddressSpace, fill: FillerInto, entry: FillEntry, ctx: ReadContext): Promise<void> {
+    const { first, count } = entry;
+    const ps = space.pageSize;
+    const want = Math.min(space.size, (first + count) * ps) - first * ps;
+    const pool = this.pool(ps);
+    const bufs: Uint8Array[] = new Array(count);
+    const offs: number[] = new Array(count);
+    const recycled = pool.allocMany(count, bufs, offs);
+    let ok = false;
+    try {
+      let runs = 1;
+      for (let k = 1; k < count; k++) if (bufs[k] !== bufs[k - 1] || offs[k] !== offs[k - 1]! + ps) runs++;
+      if (runs === 1) {
+        await fill(first, count, bufs[0]!, offs[0]!, ctx, space);
+      } else if (runs <= 4) {
+        const jobs: Promise<void>[] = [];
+        for (let k = 0; k < count;) {
+          let j = k + 1;
+          while (j < count && bufs[j] === bufs[j - 1] && offs[j] === offs[j - 1]! + ps) j++;
+          jobs.push(fill(first + k, j - k, bufs[k]!, offs[k]!, ctx, space));
+          k = j;
+        }
+        await Promise.all(jobs);
+      } else {
+        const scratch = new Uint8Array(want);
+        await fill(first, count, scratch, 0, ctx, space);
+        for (let k = 0; k < count; k++) bufs[k]!.set(scratch.subarray(k * ps, Math.min(want, (k + 1) * ps)), offs[k]!);
+      }
+      // Bytes past end of file read as zeros: fresh frames already are.
+      const tail = want - (count - 1) * ps;
+      if (tail < ps && recycled === count) bufs[count - 1]!.fill(0, offs[count - 1]! + tail, offs[count - 1]! + ps);
+      const pages: Page[] = new Array(count);
+      for (let k = 0; k < count; k++) {
+        const pg = new Page(space, first + k, bufs[k]!, offs[k]!);
+        pg.pins = entry.waiters[k]!;
+        pages[k] = pg;
+      }
+      entry.pages = pages;
+      ok = true;
+      if (!space.dead) for (const pg of pages) this.insert(pg);
+      else for (const pg of pages) this.release(pg);
+    } finally {
+      if (!ok) for (let k = 0; k < count; k++) pool.release(bufs[k]!, offs[k]!);
+      fillDone(space, entry);
     }
   }
 
@@ -547,4 +758,10 @@ export class PageCache {
     for (const s of this.spaces) n += this.dropRange(s);
     return n;
   }
+}
+
+/** Copies arena bytes [start, start + len) (a frame or a run of adjacent frames) to out[o...]; returns the new o. */
+function flush(out: Uint8Array, o: number, arena: Uint8Array, start: number, len: number): number {
+  out.set(start === 0 && len === arena.length ? arena : arena.subarray(start, start + len), o);
+  return o + len;
 }

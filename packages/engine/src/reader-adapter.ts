@@ -5,7 +5,7 @@
  */
 import { ErofsError, FeatureCompat } from '@erofs/format';
 import { isCompressedLayout, MapFlags, type Image, type Inode, type Stats } from '@erofs/reader';
-import type { BackingBlob, BackingDirent, BackingExtent, BackingFile, BackingImage, FileType } from './backing.js';
+import type { BackingBlob, BackingDirent, BackingExtent, BackingFile, BackingImage, FileType, ReadPath } from './backing.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -43,15 +43,8 @@ export function fromReaderImage(img: Image): BackingImage<Stats> {
     return [0, pa];
   };
 
-  const fileOf = async (ino: Inode): Promise<BackingFile> => {
-    const f: BackingFile = {
-      key: String(ino.nid),
-      size: ino.size,
-      isRegular: (ino.mode & S_IFMT) === S_IFREG,
-      readPath: isCompressedLayout(ino.datalayout) ? 'compressed' : 'plain',
-      fingerprint: await img.fingerprint(ino),
-      read: (pos, len) => img.readInodeRange(ino, pos, len),
-    };
+  const fileOf = (ino: Inode, fingerprint: Uint8Array | null): BackingFile => {
+    const f = new ReaderFile(img, ino, fingerprint);
     if (ino.datalayout === CHUNK_BASED) {
       f.mapExtent = async (pos): Promise<BackingExtent> => {
         const m = await img.mapExtent(ino, pos);
@@ -74,10 +67,33 @@ export function fromReaderImage(img: Image): BackingImage<Stats> {
     readlink: (p) => img.readlink(p),
     getxattr: (p, n) => img.getxattr(p, n),
     listxattr: (p) => img.listxattr(p),
-    openFile: async (p): Promise<BackingFile> => {
+    openFile: async (p, opts): Promise<BackingFile> => {
       const ino = await img.resolve(p, true);
       if ((ino.mode & S_IFMT) === S_IFDIR) throw new ErofsError('EISDIR', 'is a directory', p);
-      return fileOf(ino);
+      // The fingerprint xattr only matters to mounts that share (and only for regular files).
+      const wantFp = opts?.fingerprint !== false && (ino.mode & S_IFMT) === S_IFREG;
+      return fileOf(ino, wantFp ? await img.fingerprint(ino) : null);
     },
   };
+}
+
+/** A file of a reader Image (a class, so opening a file allocates no closures for its reads). */
+class ReaderFile implements BackingFile {
+  readonly key: string;
+  readonly size: number;
+  readonly isRegular: boolean;
+  readonly readPath: ReadPath;
+  mapExtent?: (pos: number) => Promise<BackingExtent>;
+  constructor(private readonly img: Image, private readonly ino: Inode, readonly fingerprint: Uint8Array | null) {
+    this.key = String(ino.nid);
+    this.size = ino.size;
+    this.isRegular = (ino.mode & S_IFMT) === S_IFREG;
+    this.readPath = isCompressedLayout(ino.datalayout) ? 'compressed' : 'plain';
+  }
+  read(pos: number, len: number): Promise<Uint8Array> {
+    return this.img.readInodeRange(this.ino, pos, len);
+  }
+  readInto(pos: number, len: number, dst: Uint8Array, dstOff: number): Promise<number> {
+    return this.img.readInodeRangeInto(this.ino, pos, dst, dstOff, len);
+  }
 }

@@ -173,3 +173,49 @@ test('dropSpace frees pages; a fill finishing afterwards caches nothing', async 
   assert.ok(cache.trim() > 0);
   assert.throws(() => cache.readInto(s, 0, 1, new Uint8Array(1), 0, ctx()), (e: any) => e.code === 'EIO');
 });
+
+test('copy-free fills (fillInto): straight into frames, recycled frames, zeroed tails, adjacent-frame copies', async () => {
+  // A budget of 6 pages: later fills recycle evicted frames (scattered, dirty).
+  const cache = new PageCache({ maxBytes: 4096 * 6, pageSize: 4096, readaheadPages: 0 });
+  const files = [bytes(4096 * 5 + 100, 11), bytes(4096 * 3 + 7, 12), bytes(4096 * 4 + 1, 13), bytes(9, 14)];
+  const calls: Array<[number, number, number]> = [];
+  const spaces = files.map((data) => {
+    const s = cache.createSpace('into' + cache.nextSerial(), 'private', data.length, () => Promise.reject(new Error('byte filler used')));
+    s.source = data;
+    s.fillInto = async (first, count, dst, dstOff, _ctx, sp) => {
+      const d = sp.source as Uint8Array;
+      const ps = sp.pageSize;
+      const src = d.subarray(first * ps, Math.min(d.length, (first + count) * ps));
+      calls.push([first, count, src.length]);
+      await new Promise((r) => setTimeout(r, 0));
+      dst.set(src, dstOff);
+    };
+    return s;
+  });
+  for (let round = 0; round < 3; round++) {
+    for (const [k, s] of spaces.entries()) {
+      const data = files[k]!;
+      assert.deepEqual(await read(cache, s, 0, data.length), data, `file ${k} round ${round}`);
+      assert.deepEqual(await read(cache, s, 4095, 4098), data.subarray(4095, 4095 + 4098), `file ${k} middle`);
+      // The cached tail page is zero past end of file, even in a recycled frame.
+      const last = s.pages.get(s.pageCount - 1);
+      if (last) assert.ok(last.data.subarray(data.length - (s.pageCount - 1) * 4096).every((b) => b === 0), `file ${k} tail zeroed`);
+    }
+  }
+  assert.ok(calls.length > 0);
+  assert.ok(cache.stats().evictions > 0, 'frames were recycled');
+  assert.ok(cache.stats().residentBytes <= 4096 * 6);
+  // Whole-file hits on a big cache: one fill, contiguous frames.
+  const big = new PageCache({ maxBytes: 1 << 24, pageSize: 4096 });
+  const data = bytes(4096 * 300 + 5, 15);
+  const s = big.createSpace('big', 'private', data.length, async (first, count) => data.slice(first * 4096, Math.min(data.length, (first + count) * 4096)));
+  s.fillInto = async (first, count, dst, dstOff) => { dst.set(data.subarray(first * 4096, Math.min(data.length, (first + count) * 4096)), dstOff); };
+  assert.deepEqual(await read(big, s, 0, data.length), data);
+  assert.equal(big.stats().fills, 1);
+  const out = new Uint8Array(data.length);
+  assert.equal(big.readInto(s, 0, data.length, out, 0, ctx()), data.length);
+  assert.deepEqual(out, data);
+  assert.equal(big.frameBytes(), 301 * 4096);
+  big.dropSpace(s);
+  assert.ok(big.trim() >= 301 * 4096);
+});

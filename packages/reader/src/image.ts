@@ -6,7 +6,7 @@ import {
 } from '@erofs/format';
 import { compareBytes, findInBlock, isDotOrDotDot, parseDirBlock, type RawDirent } from './dir.js';
 import { fileKind, isCompressedLayout, nidText, parseInode, type Inode } from './inode.js';
-import { BlockCache, readExact, type BlockSource } from './source.js';
+import { BlockCache, readExact, readExactInto, type BlockSource } from './source.js';
 import { readSuper, type DeviceInfo, type SuperInfo } from './super.js';
 import { longPrefixText, makeEntry, parseIbody, type LongPrefixInfo, type RawXattr, type XattrEntry } from './xattr.js';
 import { loadZ, type ZImage, type ZReader } from './zcontract.js';
@@ -513,6 +513,46 @@ export class Image {
       p += n;
     }
     return out!;
+  }
+
+  /**
+   * readInodeRange into a caller's buffer: copies the clamped range of
+   * `[pos, pos+len)` to `dst[dstOff...]` and resolves with its length. Plain
+   * extents on the primary device go straight from the block source into
+   * `dst` when the source has `readInto`; holes are zero-filled; inline
+   * tails, extra devices and compressed data are read and copied.
+   */
+  async readInodeRangeInto(ino: Inode, pos: number, dst: Uint8Array, dstOff: number, len: number): Promise<number> {
+    const where = nidText(ino.nid);
+    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0) {
+      throw new ErofsError('EINVAL', `invalid range [${pos}, +${len})`, where);
+    }
+    if (pos >= ino.size || len === 0) return 0;
+    len = Math.min(len, ino.size - pos);
+    if (!Number.isSafeInteger(dstOff) || dstOff < 0 || dstOff + len > dst.length) {
+      throw new ErofsError('EINVAL', `${len} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, where);
+    }
+    if (isCompressedLayout(ino.datalayout)) {
+      dst.set(await this.readInodeRange(ino, pos, len), dstOff);
+      return len;
+    }
+    let p = pos;
+    const end = pos + len;
+    while (p < end) {
+      const m = await this.mapExtent(ino, p);
+      if (m.llen <= 0 || m.la > p || m.la + m.llen <= p) throw corrupted(`bad extent [${m.la}, +${m.llen}) for position ${p}`, where);
+      const off = p - m.la;
+      const n = Math.min(end - p, m.llen - off);
+      const at = dstOff + (p - pos);
+      if (m.flags & MapFlags.META) dst.set(await this.readMeta(ino, m.pa + off, n), at);
+      else if (!(m.flags & MapFlags.MAPPED)) dst.fill(0, at, at + n);
+      else if (m.deviceId === 0 && !this.sb.devices.length) {
+        this.checkPrimary(m.pa + off, n, where);
+        await readExactInto(this.source, m.pa + off, n, dst, at, where);
+      } else dst.set(await this.readDevice(m.deviceId, m.pa + off, n, where), at);
+      p += n;
+    }
+    return len;
   }
 
   // ------------------------------------------------------------ directories

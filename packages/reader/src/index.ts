@@ -3,7 +3,7 @@
  * Open an image from any {@link BlockSource} with {@link openImage}; file
  * sources for Node live in `@erofs/reader/node`.
  */
-export { asyncSource, bufferSource, readExact, BlockCache, type BlockSource } from './source.js';
+export { asyncSource, bufferSource, readExact, readExactInto, BlockCache, type BlockSource } from './source.js';
 export { readSuper, featureNames, type SuperInfo, type DeviceInfo, type CompressionCfgs } from './super.js';
 export { isCompressedLayout, inodeRdev, nidText, type Inode } from './inode.js';
 export { parseDirBlock, compareBytes, type RawDirent } from './dir.js';

@@ -12,6 +12,12 @@ export interface BlockSource {
   readonly size: number;
   /** Reads `[offset, offset + length)`; resolves with exactly `length` bytes. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads `[offset, offset + length)` straight into
+   * `dst[dstOff, dstOff + length)` (no intermediate buffer); resolves when all
+   * `length` bytes are there. Sources without it are read with `read` and a copy.
+   */
+  readInto?(offset: number, length: number, dst: Uint8Array, dstOff: number): Promise<void>;
   /** Releases the underlying resource (file descriptor...), if any. */
   close?(): Promise<void>;
 }
@@ -40,6 +46,34 @@ export async function readExact(src: BlockSource, offset: number, length: number
     throw new ErofsError('EIO', `short read: ${b?.length ?? 0} of ${length} bytes at ${offset}`, where);
   }
   return b;
+}
+
+/**
+ * readExact into a caller's buffer: through the source's `readInto` when it
+ * has one (no intermediate buffer), else `read` and one copy. Same checks
+ * and errors as readExact.
+ */
+export async function readExactInto(src: BlockSource, offset: number, length: number, dst: Uint8Array, dstOff: number, where?: string): Promise<void> {
+  if (src.readInto === undefined) {
+    dst.set(await readExact(src, offset, length, where), dstOff);
+    return;
+  }
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new ErofsError('EIO', `invalid read of ${length} bytes at ${offset}`, where);
+  }
+  if (offset + length > src.size) {
+    throw new ErofsError('EIO', `read of ${length} bytes at ${offset} beyond the end of the image (${src.size} bytes)`, where);
+  }
+  if (!(dstOff >= 0) || dstOff + length > dst.length) {
+    throw new ErofsError('EINVAL', `${length} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, where);
+  }
+  if (length === 0) return;
+  try {
+    await src.readInto(offset, length, dst, dstOff);
+  } catch (e) {
+    if (e instanceof ErofsError) throw e;
+    throw new ErofsError('EIO', `read of ${length} bytes at ${offset} failed: ${(e as Error)?.message ?? String(e)}`, where, { cause: e });
+  }
 }
 
 /** A source over bytes already in memory; reads return views (no copies). */

@@ -31,24 +31,30 @@ export async function fileSource(file: string | number): Promise<BlockSource> {
     fd = fh.fd;
     size = (await fh.stat()).size;
   }
+  /** Positional reads into buf[at, at + length) until all bytes are there. */
+  const readAt = (offset: number, length: number, buf: Uint8Array, at: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let done = 0;
+      const step = (): void => {
+        fsRead(fd, buf, at + done, length - done, offset + done, (err, n) => {
+          if (err) return reject(new ErofsError('EIO', `read failed: ${err.message}`, undefined, { cause: err }));
+          if (n === 0) return reject(new ErofsError('EIO', `short read: ${done} of ${length} bytes at ${offset}`));
+          done += n;
+          if (done < length) step();
+          else resolve();
+        });
+      };
+      if (length === 0) resolve();
+      else step();
+    });
   const src: BlockSource = {
     size,
     read(offset: number, length: number): Promise<Uint8Array> {
-      return new Promise((resolve, reject) => {
-        const buf = new Uint8Array(length);
-        let done = 0;
-        const step = (): void => {
-          fsRead(fd, buf, done, length - done, offset + done, (err, n) => {
-            if (err) return reject(new ErofsError('EIO', `read failed: ${err.message}`, undefined, { cause: err }));
-            if (n === 0) return reject(new ErofsError('EIO', `short read: ${done} of ${length} bytes at ${offset}`));
-            done += n;
-            if (done < length) step();
-            else resolve(buf);
-          });
-        };
-        if (length === 0) resolve(buf);
-        else step();
-      });
+      const buf = new Uint8Array(length);
+      return readAt(offset, length, buf, 0).then(() => buf);
+    },
+    readInto(offset: number, length: number, dst: Uint8Array, dstOff: number): Promise<void> {
+      return readAt(offset, length, dst, dstOff);
     },
   };
   if (fh) {
