@@ -230,7 +230,7 @@ describe('mkfs-erofs bad input', () => {
     const src = smallTree(t);
     const out = tmpDir('mkfs-err-out', t);
     for (const [args, re] of [
-      [['-zlz4'], /option '-z' is not supported yet/],
+      [['--zD'], /option '--zD' is not supported yet/],
       [['--gzinfo'], /option '--gzinfo' is not supported yet/],
       [['--bogus'], /unrecognized option '--bogus'/],
       [['-L', 'a-label-of-16-by'], /-L allows at most 15/],

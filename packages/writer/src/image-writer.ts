@@ -30,6 +30,7 @@ import {
   superblockChecksum, type DiskInode,
 } from '@erofs/format';
 import { availableParallelism } from 'node:os';
+import { dataWorkerAllowed, InlineDataOut, WorkerDataOut, type DataOut } from './data-out.js';
 import { compareNames, dirSize, encodeDir, type DirEntryOut } from './dir.js';
 import {
   buildIndexes, compactIndexSize, encodeCompactIndexes, encodeFullIndexes, fullIndexSize, type FileExtent,
@@ -52,6 +53,8 @@ const U32_MAX = 0xffffffff;
 const READ_BUF = 1 << 20;
 /** Size of each of the two output buffers of the data area (host files are read straight into them). */
 const DATA_BUF = 2 << 20;
+/** Data of host files from which a thread is started to hash (and write) the data area (see openDataOut). */
+const DATA_WORKER_MIN = 16 << 20;
 
 /**
  * File data already placed by {@link ImageWriter.writeData}. One variant per
@@ -434,54 +437,6 @@ function writeFullSync(fd: number, b: Uint8Array, pos: number): void {
   }
 }
 
-/**
- * The data area as host files are copied into it: files are read straight
- * into one of two large buffers, each written with one positional write
- * when full; the write of one overlaps filling the other.
- */
-class DataOut {
-  private readonly bufs: [Buffer, Buffer];
-  private readonly pending: [Promise<void> | null, Promise<void> | null] = [null, null];
-  private cur = 0;
-  buf: Buffer;
-  used = 0;
-  /** Image byte offset of buf[0]. */
-  start: number;
-
-  constructor(private readonly fh: FileHandle, start: number, size: number) {
-    this.bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
-    this.buf = this.bufs[0];
-    this.start = start;
-  }
-
-  /** Starts writing the buffer and switches to the other one (waiting for its last write). */
-  async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const p = writeAll(this.fh, this.buf.subarray(0, this.used), this.start);
-    p.catch(() => undefined); // awaited before the buffer is used again, or by drain
-    this.pending[this.cur] = p;
-    this.start += this.used;
-    this.used = 0;
-    this.cur ^= 1;
-    this.buf = this.bufs[this.cur];
-    const q = this.pending[this.cur];
-    if (q) {
-      this.pending[this.cur] = null;
-      await q;
-    }
-  }
-
-  /** Writes everything buffered and waits for all writes. */
-  async drain(): Promise<void> {
-    await this.flush();
-    for (let i = 0; i < 2; i++) {
-      const q = this.pending[i];
-      this.pending[i] = null;
-      if (q) await q;
-    }
-  }
-}
-
 /** Per-build state of chunk-based data (dedupe across files, the blob device). */
 interface ChunkStore {
   /** sha256 + length -> start block. */
@@ -519,8 +474,8 @@ export class ImageWriter {
   /** Bytes of the ibody of an inode whose only xattr is the fingerprint (0: no fingerprints). */
   private readonly fpOnlyIbody: number;
   private fpTemplate: XattrItem | undefined;
-  private digestArena = new Uint8Array(0);
-  private digestAt = 0;
+  /** The host-file data area while files are copied (its worker is stopped by abort). */
+  private dataOut: DataOut | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -586,6 +541,8 @@ export class ImageWriter {
     if (this.closed) return;
     this.closed = true;
     await this.closePool();
+    await this.dataOut?.close();
+    this.dataOut = undefined;
     this.closeTails();
     await this.fh.close().catch(() => undefined);
     await rm(this.tmp, { force: true }).catch(() => undefined);
@@ -636,6 +593,67 @@ export class ImageWriter {
   }
 
   /**
+   * {@link produce} for a host file: synchronous reads straight into each
+   * segment's buffer (on a page-cached tree a syscall beats a thread-pool
+   * round trip and a copy out of a read buffer); only the read-ahead budget
+   * waits. The segment's own ArrayBuffer goes to the worker.
+   */
+  private async produceHostFile(job: ZJob, path: string, size: number, fc: FileCompression): Promise<void> {
+    const pool = this.compressPool();
+    const budget = this.budget!;
+    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
+    const params = (last: boolean) => ({
+      blkszbits: this.opts.blkszbits, pclusterSize: fc.pclusterSize, maxExtent: fc.maxExtent,
+      mayInline: last && this.plan.ztailpacking, interlaced: false,
+    });
+    let fd = -1;
+    let held = 0;
+    try {
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        throw readError(e, path);
+      }
+      let off = 0;
+      while (off < size) {
+        const n = Math.min(fc.segmentBytes, size - off);
+        await budget.acquire(n);
+        held = n;
+        const b = new Uint8Array(n);
+        let got = 0;
+        while (got < n) {
+          let r: number;
+          try {
+            r = readSync(fd, b, got, n - got, off + got);
+          } catch (e) {
+            throw readError(e, path);
+          }
+          if (r === 0) throw changed(path, size, 'shrank');
+          got += r;
+        }
+        hash?.update(b);
+        held = 0;
+        job.push(pool.run(b, params(off + n >= size), fc.spec), n);
+        off += n;
+      }
+      let extra: number;
+      try {
+        extra = readSync(fd, new Uint8Array(1), 0, 1, size);
+      } catch (e) {
+        throw readError(e, path);
+      }
+      if (extra > 0) throw changed(path, size, 'grew');
+      job.finish(hash ? new Uint8Array(hash.digest()) : null);
+    } catch (e) {
+      if (held) budget.release(held);
+      job.fail(e);
+      throw e;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+
+  /**
    * Reads a file in segments and queues them for compression. `job.keep`
    * (when set) collects the bytes for the uncompressed fallback.
    */
@@ -660,11 +678,13 @@ export class ImageWriter {
     };
     const submit = (): void => {
       const b = buf!;
+      // pool.run transfers b to a worker (b.length is 0 afterwards): take the length first
+      const n = b.length;
       if (job.keep) job.keep.push(b.slice());
-      const last = off + b.length >= size;
-      job.push(pool.run(b, params(last), fc.spec), b.length);
-      off += b.length;
+      const last = off + n >= size;
       buf = null;
+      job.push(pool.run(b, params(last), fc.spec), n);
+      off += n;
     };
     try {
       if (size > 0) await start();
@@ -923,13 +943,13 @@ export class ImageWriter {
   /**
    * Copies one host file into the data area (flat layout): synchronous
    * reads straight into the output buffer (no await per file: on a page-
-   * cached tree a syscall beats a thread-pool round trip), hashed in place;
-   * only a full output buffer waits, for the write of the other one.
+   * cached tree a syscall beats a thread-pool round trip); the bytes are
+   * hashed by `out` (on its worker thread when it has one); only a full
+   * output buffer waits, for a free one.
    */
   private async copyHostFlat(out: DataOut, path: string, size: number, keepTail: boolean): Promise<WrittenData> {
     const bs = this.blksz;
     const fullBytes = keepTail ? size - (size % bs) : size;
-    const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
     const startBlk = fullBytes > 0 ? small((out.start + out.used) / bs) : -1;
     const tail = this.tailBuf;
     let fd: number;
@@ -956,12 +976,14 @@ export class ImageWriter {
         const before = done;
         done += n;
         if (done > size) throw changed(path, size, 'grew');
-        hash?.update(b.subarray(at, at + n));
         if (done > fullBytes) {
           const k = Math.max(fullBytes - before, 0); // bytes of this read before the tail
           b.copy(tail, before + k - fullBytes, at + k, at + n);
+          out.span(at, k);
+          out.tail(tail, before + k - fullBytes, done - fullBytes);
           out.used += k;
         } else {
+          out.span(at, n);
           out.used += n;
         }
         if (n < want && done === size) break; // short read at the expected size: end of file
@@ -980,19 +1002,40 @@ export class ImageWriter {
     this.nextBlk += blocks;
     const tailLen = size - fullBytes;
     const tailOff = tailLen > 0 ? this.keepTail(tail.subarray(0, tailLen)) : -1;
-    return { layout: 'flat', size, startBlk, blocks, tailOff, tailLen, digest: hash ? this.keepDigest(hash.digest()) : null };
+    const digest = out.hashing ? out.endFile() : null;
+    if (out.batchFull) await out.flush();
+    return { layout: 'flat', size, startBlk, blocks, tailOff, tailLen, digest };
   }
 
-  /** A digest kept for the metadata: a view into a shared arena (no ArrayBuffer per file). */
-  private keepDigest(d: Buffer): Uint8Array {
-    if (this.digestAt + d.length > this.digestArena.length) {
-      this.digestArena = new Uint8Array(1 << 16);
-      this.digestAt = 0;
+  /**
+   * The data area for copying host files from the next block on: buffers
+   * shared with a writer/hasher thread when one can be started (see
+   * data-out.ts; EROFS_DATA_WORKER=0 never, =1 always, else when hashing
+   * DATA_WORKER_MIN bytes or more: without fingerprints the thread would
+   * only take the write submissions, not worth its ~10 MB), else on this thread.
+   */
+  private async openDataOut(bytesTotal: number): Promise<DataOut> {
+    const bs = this.blksz;
+    const size = Math.min(DATA_BUF, Math.max(bs, Math.ceil((bytesTotal + 1) / bs) * bs));
+    const hashing = this.opts.ishareKey !== undefined;
+    const start = this.nextBlk * bs;
+    const env = process.env['EROFS_DATA_WORKER'];
+    let out: DataOut | null = null;
+    if (dataWorkerAllowed(this.opts.workers) && (env === '1' || (hashing && bytesTotal >= DATA_WORKER_MIN))) {
+      out = await WorkerDataOut.start(this.fh, start, size, hashing, bs);
     }
-    const v = this.digestArena.subarray(this.digestAt, this.digestAt + d.length);
-    v.set(d);
-    this.digestAt += d.length;
-    return v;
+    out ??= new InlineDataOut(this.fh, start, size, hashing);
+    this.dataOut = out;
+    return out;
+  }
+
+  /** Writes what is left in the data area, waits for it (and the digests), stops its worker. */
+  private async closeDataOut(): Promise<void> {
+    const out = this.dataOut;
+    if (!out) return;
+    await out.drain();
+    this.dataOut = undefined;
+    await out.close();
   }
 
   /** A fresh stream of a node's bytes (host path or bytes). */
@@ -1024,7 +1067,8 @@ export class ImageWriter {
         if (!j) continue;
         const ino = files[i]!;
         const d = ino.node.data!;
-        await this.produce(j.job, this.sourceOf(ino.node, ino.path), ino.node.size ?? 0, d.kind === 'path' ? d.path : ino.path, j.fc);
+        if (d.kind === 'path') await this.produceHostFile(j.job, d.path, ino.node.size ?? 0, j.fc);
+        else await this.produce(j.job, this.sourceOf(ino.node, ino.path), ino.node.size ?? 0, ino.path, j.fc);
       }
     })();
     producer.catch((e) => {
@@ -1124,12 +1168,15 @@ export class ImageWriter {
         const d = ino.node.data;
         const size = ino.node.size ?? 0;
         if (d?.kind === 'path' && size > 0 && o.chunkSize === undefined) {
-          out ??= new DataOut(this.fh, this.nextBlk * bs, Math.min(DATA_BUF, Math.max(bs, Math.ceil((bytesTotal + 1) / bs) * bs)));
+          out ??= await this.openDataOut(bytesTotal);
           const keep = this.inlineRoom(size, tolerance >= 0 ? ino.node.xattrs : undefined, d.path);
           ino.data = await this.copyHostFlat(out, d.path, size, keep);
+        } else if (d?.kind === 'path' && size === 0) {
+          // nothing to read or write (as writePending would): the data area stays open
+          ino.data = { layout: 'flat', size: 0, startBlk: -1, blocks: 0, tailOff: -1, tailLen: 0, digest: null };
         } else {
           if (out) {
-            await out.drain();
+            await this.closeDataOut();
             out = undefined;
           }
           if (d?.kind === 'written') {
@@ -1142,7 +1189,7 @@ export class ImageWriter {
         }
         after(ino);
       }
-      if (out) await out.drain();
+      if (out) await this.closeDataOut();
       out = undefined; // its buffers are not needed any more
     }
     await this.closePool();

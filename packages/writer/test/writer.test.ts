@@ -275,3 +275,70 @@ describe('long prefixes', () => {
     assert.equal(buildPrefixTable(['user.a.'], 'trusted.fp', 0).ishareIndex, 0);
   });
 });
+
+describe('host-file data area (writer/hasher thread)', () => {
+  /** A host tree whose files cross buffer boundaries and fill the hash batches with tails. */
+  function hostTree(root: string): Map<string, Buffer> {
+    const files = new Map<string, Buffer>();
+    mkdirSync(join(root, 'small'), { recursive: true });
+    let seed = 1;
+    const bytes = (n: number): Buffer => {
+      const b = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) b[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      return b;
+    };
+    for (const [name, size] of [['empty', 0], ['one', 1], ['b4095', 4095], ['b4096', 4096], ['b4097', 4097], ['big', 5 * 1048576 + 123]] as const) {
+      files.set(name, bytes(size));
+    }
+    for (let i = 0; i < 400; i++) files.set(`small/f${String(i).padStart(3, '0')}`, bytes(1000 + ((i * 37) % 3000)));
+    for (const [name, b] of files) writeFileSync(join(root, name), b);
+    return files;
+  }
+
+  async function build(src: string, o: Partial<WriterOptions>, worker: '0' | '1'): Promise<Buffer> {
+    const prev = process.env['EROFS_DATA_WORKER'];
+    process.env['EROFS_DATA_WORKER'] = worker;
+    try {
+      const p = out();
+      await buildImage(await scanDirectory(src, { fixedMtime: T }), opts({ uuid: new Uint8Array(16).fill(3), ...o }), p);
+      return readFileSync(p);
+    } finally {
+      if (prev === undefined) delete process.env['EROFS_DATA_WORKER'];
+      else process.env['EROFS_DATA_WORKER'] = prev;
+    }
+  }
+
+  test('same bytes with and without the thread; fingerprints of every file', async () => {
+    const src = join(work, 'host-src');
+    const files = hostTree(src);
+    for (const o of [{ ishareKey: 'trusted.fp' }, {}, { ishareKey: 'trusted.fp', blkszbits: 9 }, { ishareKey: 'trusted.fp', inlineData: false }]) {
+      const a = await build(src, o, '1');
+      const b = await build(src, o, '0');
+      assert.ok(a.equals(b), `identical images for ${JSON.stringify(o)}`);
+      if (o.ishareKey) {
+        for (const [name, content] of files) {
+          if (content.length === 0) continue;
+          const v = Buffer.concat([Buffer.from('sha256:'), createHash('sha256').update(content).digest()]);
+          assert.ok(a.includes(v), `fingerprint of ${name}`);
+        }
+      }
+    }
+  });
+
+  test('a file missing when its turn comes: the error names it, no image left, the thread stops', async () => {
+    const src = join(work, 'host-src-missing');
+    hostTree(src);
+    const tree = await scanDirectory(src, { fixedMtime: T });
+    rmSync(join(src, 'small', 'f200'));
+    const prev = process.env['EROFS_DATA_WORKER'];
+    process.env['EROFS_DATA_WORKER'] = '1';
+    try {
+      await assert.rejects(buildImage(tree, opts({ ishareKey: 'trusted.fp' }), out()), (e: unknown) =>
+        e instanceof ErofsError && e.message.includes('f200'));
+    } finally {
+      if (prev === undefined) delete process.env['EROFS_DATA_WORKER'];
+      else process.env['EROFS_DATA_WORKER'] = prev;
+    }
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.tmp-')), []);
+  });
+});

@@ -65,7 +65,16 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
   if (!scratch || scratch.length < pcs) scratch = new Uint8Array(pcs);
   const dst = scratch;
   const extents: SegExtent[] = [];
-  const blocks: Uint8Array[] = [];
+  // The output, written in place: usually a little less than the input
+  // rounded up to blocks; grown when raw pieces make it longer.
+  let out = new Uint8Array(roundUp(src.length, bs) + bs);
+  const reserve = (n: number): void => {
+    const need = nblk * bs + n;
+    if (need <= out.length) return;
+    const bigger = new Uint8Array(Math.max(need, out.length * 2));
+    bigger.set(out.subarray(0, nblk * bs));
+    out = bigger;
+  };
   let nblk = 0;
   let idata: Uint8Array | undefined;
   let head = 0;
@@ -76,12 +85,12 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
     let size = len;
     for (;;) {
       const count = Math.min(bs, size);
-      const block = new Uint8Array(bs);
+      reserve(bs);
+      const at = nblk * bs;
       const shift = p.interlaced ? clusterofs : 0;
       const right = Math.min(bs - shift, count);
-      block.set(src.subarray(head, head + right), shift);
-      if (count > right) block.set(src.subarray(head + right, head + count), 0);
-      blocks.push(block);
+      out.set(src.subarray(head, head + right), at + shift);
+      if (count > right) out.set(src.subarray(head + right, head + count), at);
       extents.push({ length: count, plen: bs, raw: true, blk: nblk });
       nblk++;
       size -= count;
@@ -135,22 +144,18 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
       }
     }
     const plen = roundUp(csize, bs);
-    const out = new Uint8Array(plen);
-    out.set(data.subarray(0, csize), plen - csize);
-    blocks.push(out);
+    reserve(plen);
+    const at = nblk * bs;
+    out.fill(0, at, at + plen - csize);
+    out.set(data.subarray(0, csize), at + plen - csize);
     extents.push({ length: consumed, plen, raw: false, blk: nblk });
     nblk += plen / bs;
     head += consumed;
     clusterofs = (clusterofs + consumed) & (bs - 1);
   }
 
-  const all = new Uint8Array(nblk * bs);
-  let o = 0;
-  for (const b of blocks) {
-    all.set(b, o);
-    o += b.length;
-  }
-  const res: SegmentResult = { extents, data: all };
+  // a view: its whole buffer is transferred back from a worker
+  const res: SegmentResult = { extents, data: out.subarray(0, nblk * bs) };
   if (idata) {
     res.idata = idata;
     for (const e of extents) if (e.inline) e.blk = nblk;
