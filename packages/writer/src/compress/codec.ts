@@ -14,9 +14,13 @@
  *   within the window announced in the superblock.
  */
 import { deflateRawSync } from 'node:zlib';
-import { lz4CompressDestSize, lz4hcCompressDestSize } from '@erofs/codecs';
 import { ErofsError } from '@erofs/format';
 import { effectiveLevel, type CompressionSpec } from './spec.js';
+
+function loadedLz4(): Lz4Module {
+  if (!lz4) throw new ErofsError('EINVAL', 'internal: LZ4 compressor used before prepareCompressor()');
+  return lz4;
+}
 
 /** How much input a destSize call consumed and how many bytes it wrote to `dst` (from 0). */
 export interface FitResult {
@@ -28,8 +32,17 @@ type ZstdModule = { init: () => Promise<void>; compress: (b: Uint8Array, level?:
 let zstd: ZstdModule | undefined;
 let zstdReady: Promise<void> | undefined;
 
+// @erofs/codecs embeds its WebAssembly modules: loaded only when an image is
+// compressed, so uncompressed builds start faster and smaller.
+type Lz4Module = Pick<typeof import('@erofs/codecs'), 'lz4CompressDestSize' | 'lz4hcCompressDestSize'>;
+let lz4: Lz4Module | undefined;
+
 /** Loads what a compressor needs before its first (synchronous) use. */
 export async function prepareCompressor(spec: CompressionSpec): Promise<void> {
+  if (spec.algorithm === 'lz4' || spec.algorithm === 'lz4hc') {
+    lz4 ??= await import('@erofs/codecs');
+    return;
+  }
   if (spec.algorithm !== 'zstd') return;
   zstdReady ??= (async () => {
     const m = (await import('@bokuweb/zstd-wasm')) as unknown as ZstdModule;
@@ -71,9 +84,9 @@ export class Compressor {
   fit(src: Uint8Array, start: number, end: number, dst: Uint8Array, capacity: number): FitResult {
     switch (this.spec.algorithm) {
       case 'lz4':
-        return lz4CompressDestSize(src, start, end, dst, capacity);
+        return loadedLz4().lz4CompressDestSize(src, start, end, dst, capacity);
       case 'lz4hc':
-        return lz4hcCompressDestSize(src, start, end, dst, capacity, this.level);
+        return loadedLz4().lz4hcCompressDestSize(src, start, end, dst, capacity, this.level);
       case 'deflate': {
         const wbits = Math.log2(deflateWindow(this.spec));
         const opts = { level: this.level, windowBits: Math.max(9, wbits), memLevel: 8 };
