@@ -6,17 +6,22 @@
  * sizes, mtimes with nanoseconds, content, symlink targets, device numbers,
  * hard links, xattrs and ACLs). Also --ishare_key fingerprints computed while
  * streaming, --ungzip=FILE, and --aufs / --ovlfs-strip on a small tarball.
+ * `--tar=i` (index mode) on a pax tarball of the lite tree: the image,
+ * mounted file-backed with the tar as its extra device, and our reader given
+ * the tar, must equal the manifest.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { compareTrees, formatMismatches } from './lib/compare.js';
 import { canDescribe } from './lib/describe.js';
 import { expectedForTree } from './lib/fixtures.js';
+import { fileSource, openImageFile } from '@erofs/reader/node';
 import { canMount, describeImage } from './lib/mount.js';
-import { fixtureSourceTree } from './lib/source-tree.js';
+import { fixtureSourceTree, liteSourceTree } from './lib/source-tree.js';
+import { describeWithLibrary } from './reader-helpers.js';
 import { cliMissing, describeRun, run, runCli, skipIf, tmpDir, which } from './lib/tools.js';
 import { makeTar, type MemberSpec } from '../packages/oci/test/lib.js';
 
@@ -142,4 +147,48 @@ describe('mkfs-erofs --tar=f through the kernel', { concurrency: 2 }, () => {
     assert.ok(P.has('/d/.wh.gone') && P.has('/o/.wh..wh..opq'), 'without --aufs whiteouts are plain files');
   });
 
+});
+
+describe('mkfs-erofs --tar=i (index mode) through the kernel', () => {
+  let work = '';
+  let tar = '';
+  let skip: string | null = null;
+
+  before(async () => {
+    skip = cliMissing('mkfs-erofs') ?? canDescribe() ?? (await canMount('file')) ?? (which('tar') ? null : 'GNU tar not found');
+    if (skip) return;
+    const t = await liteSourceTree();
+    if ('skip' in t) {
+      skip = t.skip;
+      return;
+    }
+    work = tmpDir('tar-index');
+    tar = join(work, 'lite.tar');
+    const r = await run('tar', [...TAR_ARGS, '-C', t.path, '-cf', tar, '.']);
+    assert.equal(r.code, 0, describeRun('tar', r));
+  });
+
+  for (const fp of [false, true]) {
+    it(`--tar=i -b512${fp ? ' --ishare_key' : ''}: kernel (device=TAR) and our reader match the manifest`, async (t) => {
+      if (skipIf(t, skip)) return;
+      const key = 'trusted.erofs.fingerprint';
+      const img = join(work, `index${fp ? '-fp' : ''}.erofs`);
+      const r = await runCli('mkfs-erofs', ['--quiet', '-b512', ...(fp ? [`--ishare_key=${key}`] : []), '--tar=i', img, tar]);
+      assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+      assert.ok(statSync(img).size < statSync(tar).size / 4, 'the image holds metadata only');
+      const expected = (): ReturnType<typeof expectedForTree> =>
+        expectedForTree({ tree: 'lite', overrides: TAR_OVERRIDES, ...(fp ? { digestXattr: key } : {}) });
+      const dev = await fileSource(tar);
+      const image = await openImageFile(img, { devices: [dev] });
+      try {
+        const viaReader = compareTrees(expected(), await describeWithLibrary(image));
+        assert.deepEqual(viaReader, [], 'our reader: ' + formatMismatches(viaReader));
+      } finally {
+        await image.close?.();
+        await dev.close?.();
+      }
+      const mism = compareTrees(expected(), await describeImage(img, { mode: 'file', devices: [tar] }));
+      assert.deepEqual(mism, [], formatMismatches(mism));
+    });
+  }
 });

@@ -31,10 +31,20 @@ describe('mkfs options: --tar', () => {
     assert.equal((parse(['--tar', '--unzstd', 'i']).input as { compression: string }).compression, 'zstd');
     assert.equal(parse(['--tar', '--ovlfs-strip=0', 'i']).input?.ovlfsStrip, false);
   });
+  it('--tar=i: index mode, 512-byte blocks by default', () => {
+    const a = parse(['--tar=i', 'i', 't']);
+    assert.ok(a.input?.kind === 'tar' && a.input.mode === 'i');
+    assert.equal(a.writerOptions.blkszbits, 9);
+    assert.equal(parse(['--tar=i', '-b512', 'i', 't']).writerOptions.blkszbits, 9);
+  });
   it('refuses what it cannot do or what makes no sense', () => {
     refuse(['--tar=x', 'i', 't'], /invalid value 'x' for --tar/);
     refuse(['--tar=headerball', 'i', 't'], /headerball is not supported yet/);
-    refuse(['--tar=i', 'i', 't'], /--tar=i \(index mode\) is not supported yet/);
+    refuse(['--tar=i', '-b', '4096', 'i', 't'], /--tar=i \(index mode\) needs 512-byte blocks/);
+    refuse(['--tar=i', 'i', '-'], /needs the tarball as a file/);
+    refuse(['--tar=i', 'i'], /needs the tarball as a file/);
+    refuse(['--tar=i', '--ungzip', 'i', 't'], /needs an uncompressed tarball/);
+    refuse(['--tar=i', '--chunksize=4096', 'i', 't'], /cannot be used with --chunksize/);
     refuse(['--oci=i', 'i', 's'], /--oci=i \(index mode\) is not supported yet/);
     refuse(['--tar=f,map.txt', 'i', 't'], /MAPFILE is not supported yet/);
     refuse(['--tar', 'i', 'a', 'b'], /unexpected argument 'b'/);

@@ -10,7 +10,8 @@ export { nameKey, type InodeNode, type InodeType, type FileData, type Timestamp 
  * Receives one regular file's content while the tar streams past and returns
  * where the writer put it. It must consume `body` completely (`size` bytes).
  * `xattrs` are the file's xattrs as known now (the writer sizes the inode
- * with them to decide whether the tail can be inlined).
+ * with them to decide whether the tail can be inlined). `member.dataOffset`
+ * is where the body starts in the (decompressed) tar stream (`--tar=i`).
  */
 export type WriteData = (body: AsyncIterable<Uint8Array>, size: number, path: string,
-  xattrs?: ReadonlyMap<string, Uint8Array>) => Promise<FileData>;
+  xattrs?: ReadonlyMap<string, Uint8Array>, member?: { dataOffset: number }) => Promise<FileData>;

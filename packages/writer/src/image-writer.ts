@@ -500,10 +500,11 @@ export class ImageWriter {
     this.cfgsStart = off;
     off += this.plan.cfgsBytes().length;
     this.devtSlotoff = 0;
-    if (opts.blobdev !== undefined) {
+    const devices = opts.blobdev !== undefined ? 1 : opts.extraDevices?.length ?? 0;
+    if (devices > 0) {
       off = Math.ceil(off / DEVICE_SLOT_SIZE) * DEVICE_SLOT_SIZE;
       this.devtSlotoff = off / DEVICE_SLOT_SIZE;
-      off += DEVICE_SLOT_SIZE;
+      off += devices * DEVICE_SLOT_SIZE;
     }
     this.prefixStart = 0;
     if (prefixes.prefixes.length > 0) {
@@ -777,6 +778,44 @@ export class ImageWriter {
    */
   async writeData(stream: ByteStream, size: number, path: string, xattrs?: ReadonlyMap<string, Uint8Array>): Promise<FileData & { kind: 'written' }> {
     return this.writeDataAs(stream, size, path, path, xattrs);
+  }
+
+  /**
+   * A regular file whose `size` bytes already lie, contiguous, on extra
+   * device `deviceId` (1-based, see WriterOptions.extraDevices) from block
+   * `startBlk` (`--tar=i`: a tar member's body). Nothing is written now; the
+   * file becomes chunk-based with 8-byte chunk indexes: one chunk of the
+   * smallest power of two >= size (at least one block), or consecutive
+   * chunks of the largest chunk size the format has (2^31 blocks) beyond it.
+   * `digest` (SHA-256 of the content) is the fingerprint with --ishare_key.
+   */
+  addExternal(size: number, at: { deviceId: number; startBlk: number }, digest?: Uint8Array): FileData & { kind: 'written' } {
+    this.check();
+    if (!Number.isSafeInteger(size) || size < 0) throw new ErofsError('EINVAL', `bad file size ${size}`);
+    const n = this.opts.extraDevices?.length ?? 0;
+    if (!Number.isInteger(at.deviceId) || at.deviceId < 1 || at.deviceId > n) {
+      throw new ErofsError('EINVAL', `no extra device ${at.deviceId} (the image has ${n})`);
+    }
+    const dev = this.opts.extraDevices![at.deviceId - 1]!;
+    const bits = this.opts.blkszbits;
+    const blocks = Math.ceil(size / this.blksz);
+    if (!Number.isSafeInteger(at.startBlk) || at.startBlk < 0 || at.startBlk + blocks > dev.blocks) {
+      throw new ErofsError('EINVAL', `data at block ${at.startBlk} (+${blocks}) lies beyond extra device ${at.deviceId} (${dev.blocks} blocks)`);
+    }
+    if (digest !== undefined && digest.length !== 32) throw new ErofsError('EINVAL', 'the digest must be 32 bytes (SHA-256)');
+    let chunkBits = 0;
+    while (chunkBits < 31 && 2 ** (bits + chunkBits) < size) chunkBits++;
+    const per = 2 ** chunkBits;
+    const chunks: number[] = [];
+    for (let b = 0; b < blocks; b += per) chunks.push(at.startBlk + b);
+    const data: WrittenData = {
+      layout: 'chunked', size, chunkBits, chunks, deviceId: at.deviceId,
+      digest: this.opts.ishareKey !== undefined && size > 0 ? (digest ?? null) : null,
+    };
+    if (data.digest === null && this.opts.ishareKey !== undefined && size > 0) {
+      throw new ErofsError('EINVAL', 'addExternal needs the digest when fingerprints are on (--ishare_key)');
+    }
+    return { kind: 'written', handle: { writer: this, data } };
   }
 
   /** writeData with the image path used for compress hints (null: never compress). */
@@ -1396,8 +1435,9 @@ export class ImageWriter {
       | (anyFilter ? FeatureCompat.XATTR_FILTER : 0)
       | (this.prefixes.prefixes.length > 0 ? FeatureCompat.PLAIN_XATTR_PFX : 0)
       | (this.prefixes.ishareIndex !== undefined ? FeatureCompat.ISHARE_XATTRS : 0);
+    const extra = o.extraDevices ?? [];
     sb.featureIncompat = (anyChunked ? FeatureIncompat.CHUNKED_FILE : 0)
-      | (blob ? FeatureIncompat.DEVICE_TABLE : 0)
+      | (blob || extra.length > 0 ? FeatureIncompat.DEVICE_TABLE : 0)
       | (this.prefixes.prefixes.length > 0 ? FeatureIncompat.XATTR_PREFIXES : 0)
       | (is48 ? FeatureIncompat['48BIT'] : 0)
       | this.plan.incompat(anyInlineZ);
@@ -1421,7 +1461,7 @@ export class ImageWriter {
     const vol = new TextEncoder().encode(o.volumeName);
     sb.volumeName = new Uint8Array(16);
     sb.volumeName.set(vol.subarray(0, 15));
-    sb.extraDevices = blob ? 1 : 0;
+    sb.extraDevices = blob ? 1 : extra.length;
     sb.devtSlotoff = this.devtSlotoff;
     sb.xattrPrefixCount = this.prefixes.prefixes.length;
     sb.xattrPrefixStart = this.prefixStart / 4;
@@ -1431,6 +1471,10 @@ export class ImageWriter {
     if (blob) {
       encodeDeviceSlot({ tag: blobTag!, blocks: blobBlocks, uniaddr: 0 }, head, this.devtSlotoff * DEVICE_SLOT_SIZE);
     }
+    extra.forEach((d, i) => {
+      const tag = typeof d.tag === 'string' ? new TextEncoder().encode(d.tag) : d.tag;
+      encodeDeviceSlot({ tag, blocks: d.blocks, uniaddr: 0 }, head, (this.devtSlotoff + i) * DEVICE_SLOT_SIZE);
+    });
     if (this.prefixes.prefixes.length > 0) encodePrefixTable(this.prefixes, head, this.prefixStart);
     head.set(this.plan.cfgsBytes(), this.cfgsStart);
     if (o.sbChecksum) {
@@ -1673,6 +1717,17 @@ export function validateOptions(o: WriterOptions): void {
   if (o.blobdev !== undefined && o.chunkSize === undefined) throw new ErofsError('EINVAL', '--blobdev needs --chunksize');
   if (o.blobdev !== undefined && o.forceInodeBlockmap) {
     throw new ErofsError('EINVAL', 'a blob device needs chunk indexes (not -E force-inode-blockmap)');
+  }
+  if (o.extraDevices !== undefined && o.extraDevices.length > 0) {
+    if (o.blobdev !== undefined) throw new ErofsError('EINVAL', 'extra devices and --blobdev exclude each other');
+    if (o.extraDevices.length > 0xffff) throw new ErofsError('EINVAL', 'too many extra devices');
+    for (const d of o.extraDevices) {
+      const tag = typeof d.tag === 'string' ? new TextEncoder().encode(d.tag) : d.tag;
+      if (tag.length > 64) throw new ErofsError('EINVAL', 'an extra device tag is over 64 bytes');
+      if (!Number.isSafeInteger(d.blocks) || d.blocks < 0 || d.blocks >= 2 ** 48) {
+        throw new ErofsError('EINVAL', `bad extra device size ${d.blocks} blocks`);
+      }
+    }
   }
   if (o.forceInodeBlockmap && o.forceChunkIndexes) {
     throw new ErofsError('EINVAL', 'force-inode-blockmap and force-chunk-indexes exclude each other');

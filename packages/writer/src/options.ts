@@ -37,6 +37,13 @@ export interface WriterOptions {
   chunkSize?: number;
   /** `--blobdev=FILE`: chunk data goes to this extra device (needs chunkSize). */
   blobdev?: string;
+  /**
+   * Extra devices the writer does not write (`--tar=i`: the tar itself), in
+   * device-table order (device ids 1..n); `blocks` is each one's size in
+   * blocks (readers refuse addresses beyond it). Excludes `blobdev`. Files
+   * on them are placed with {@link ImageWriter.addExternal}.
+   */
+  extraDevices?: Array<{ tag: Uint8Array | string; blocks: number }>;
   /** `--xattr-prefix=PREFIX` (repeatable): long xattr name prefixes to register. */
   xattrPrefixes: string[];
   /** `--ishare_key=NAME` / `--xattr-inode-digest[=NAME]`: fingerprint xattr name. */

@@ -4,13 +4,19 @@
  * ImageWriter.writeData (which fingerprints it while it passes), so neither
  * a layer nor a file is ever held whole, and nothing is extracted to disk.
  *
+ * `--tar=i` (index mode) writes no file data: the tar file becomes the
+ * image's extra device 1 and each regular file a single chunk pointing at
+ * its body there (ImageWriter.addExternal); bodies are only hashed (with
+ * --ishare_key) or skipped.
+ *
  * Failure leaves nothing behind: the writer builds under a temporary name
  * and removes it on abort; per-layer images already finished by this run
  * are removed too, and a `--ungzip=FILE` copy is written under a temporary
  * name and renamed only on success.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErofsError } from '@erofs/format';
 import { ImageWriter, type FileData } from '@erofs/writer';
@@ -93,11 +99,73 @@ function warner(args: MkfsBuildArgs, err: NodeJS.WritableStream): (message: stri
 export async function convert(args: MkfsBuildArgs, image: string, io: ConvertIo, err: NodeJS.WritableStream,
   progress: ProgressFn | undefined): Promise<ConvertResult> {
   const input = args.input!;
-  // Index mode (=i) is refused while parsing: ImageWriter has no way to
-  // declare the tar as an extra device nor to place a file as chunks on it.
+  // --oci=i is refused while parsing.
+  if (input.kind === 'tar' && input.mode === 'i') return convertTarIndex(args, input, image, err, progress);
   return input.kind === 'tar'
     ? convertTar(args, input, image, io, err, progress)
     : convertOci(args, input, image, err, progress);
+}
+
+/** Tar records: index mode addresses the tar in these (the image's block size). */
+const TAR_BLOCK = 512;
+
+/**
+ * `--tar=i`: the image refers to the file data in the tar (extra device 1,
+ * whose size is the tar's in 512-byte blocks). The tar must be an
+ * uncompressed file: offsets into a compressed stream address nothing.
+ */
+async function convertTarIndex(args: MkfsBuildArgs, src: TarSource, image: string, err: NodeJS.WritableStream,
+  progress: ProgressFn | undefined): Promise<ConvertResult> {
+  const where = src.path;
+  const fh = await open(src.path, 'r');
+  let size: number;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ErofsError('EINVAL', '--tar=i needs a regular file (the image refers to its data)', where);
+    size = st.size;
+    const magic = new Uint8Array(4);
+    const { bytesRead } = await fh.read(magic, 0, 4, 0);
+    const m = magic.subarray(0, bytesRead);
+    if ((m[0] === 0x1f && m[1] === 0x8b) || (m[0] === 0x28 && m[1] === 0xb5 && m[2] === 0x2f && m[3] === 0xfd)) {
+      throw new ErofsError('EINVAL', `--tar=i needs an uncompressed tar (this one is ${m[0] === 0x1f ? 'gzip' : 'zstd'}-compressed; decompress it first)`, where);
+    }
+  } finally {
+    await fh.close();
+  }
+  const tag = new TextEncoder().encode(basename(src.path));
+  const opts: WriterOptions = {
+    ...writerOptionsFor(args),
+    extraDevices: [{ tag: tag.subarray(0, Math.min(tag.length, 64)), blocks: Math.ceil(size / TAR_BLOCK) }],
+  };
+  const hashing = opts.ishareKey !== undefined;
+  const w = await ImageWriter.create(image, opts, progress);
+  const raw = createReadStream(src.path, { highWaterMark: 1 << 20 });
+  let root: InodeNode;
+  try {
+    root = await tarToTree(raw, {
+      compression: 'none', where, aufs: src.aufs, ovlfsStrip: src.ovlfsStrip, onWarning: warner(args, err),
+      writeData: async (body, n, path, _xattrs, member): Promise<FileData> => {
+        const off = member?.dataOffset;
+        if (off === undefined || off % TAR_BLOCK !== 0) throw new ErofsError('EINVAL', `tar member data at offset ${off} is not 512-byte aligned`, path);
+        let digest: Uint8Array | undefined;
+        if (hashing && n > 0) {
+          const h = createHash('sha256');
+          for await (const c of body) h.update(c);
+          digest = new Uint8Array(h.digest());
+        }
+        // an unread body is skipped by the tar reader
+        return w.addExternal(n, { deviceId: 1, startBlk: off / TAR_BLOCK }, digest);
+      },
+    });
+    rewriteTree(root, args.scanOptions);
+  } catch (e) {
+    await w.abort();
+    throw e;
+  } finally {
+    raw.destroy();
+  }
+  const summary = await w.finish(root);
+  return { images: [{ path: image, summary }] };
 }
 
 async function convertTar(args: MkfsBuildArgs, src: TarSource, image: string, io: ConvertIo, err: NodeJS.WritableStream,

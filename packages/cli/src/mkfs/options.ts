@@ -186,6 +186,7 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   const { options, operands } = getoptLong(argv, [...SUPPORTED, ...UNSUPPORTED]);
 
   let blockSize = ctx.defaultBlockSize ?? 4096;
+  let blockSizeGiven = false;
   let debugLevel = 2;
   let quiet = false;
   let xattrTolerance = 2;
@@ -243,6 +244,7 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
           throw new UsageError(`invalid block size '${v}' for -b (a power of two from 512 to 65536)`);
         }
         blockSize = Number(n);
+        blockSizeGiven = true;
         break;
       }
       case 'd': {
@@ -388,6 +390,23 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   }
   if (input && (excludePaths.length > 0 || excludeRegexes.length > 0)) {
     throw new UsageError(`--exclude-path/--exclude-regex are not supported with --${input.source.kind} yet`);
+  }
+  if (input?.source.kind === 'tar' && input.source.mode === 'i') {
+    // Index mode: file data stays in the tar, addressed in 512-byte blocks
+    // (tar's own unit), so the image uses 512-byte blocks as mkfs.erofs does.
+    if (blockSizeGiven && blockSize !== 512) {
+      throw new UsageError(`--tar=i (index mode) needs 512-byte blocks (-b 512), not -b ${blockSize}: file data is addressed in the tar's 512-byte records`);
+    }
+    blockSize = 512;
+    if (input.source.path === '-') {
+      throw new UsageError('--tar=i (index mode) needs the tarball as a file: the image refers to its data, so stdin cannot be used');
+    }
+    if (input.source.compression !== 'auto') {
+      throw new UsageError('--tar=i (index mode) needs an uncompressed tarball (--ungzip/--unzstd cannot be used): the image refers to the data in the tar file');
+    }
+    if (chunkSize !== undefined || blobdev !== undefined || compression !== undefined) {
+      throw new UsageError(`--tar=i (index mode) cannot be used with ${chunkSize !== undefined ? '--chunksize' : blobdev !== undefined ? '--blobdev' : '-z'}`);
+    }
   }
 
   if (chunkSize !== undefined && chunkSize < blockSize) {

@@ -5,8 +5,9 @@
  *
  *  --tar[=f|i|headerball][,MAPFILE]  SOURCE is a tarball (a file, or '-' /
  *                            nothing for stdin). 'f' (default) copies file
- *                            data into the image; 'i' (index mode) is parsed
- *                            but not supported yet (see run.ts).
+ *                            data into the image; 'i' (index mode) keeps it
+ *                            in the tar, the image's extra device (a file
+ *                            only, 512-byte blocks; see convert.ts).
  *  --aufs                    `.wh.NAME` -> 0:0 char device, `.wh..wh..opq` ->
  *                            trusted.overlay.opaque=y (tar sources).
  *  --ovlfs-strip[=0|1]       drop overlayfs whiteouts and opaque marks.
@@ -157,9 +158,7 @@ function parseOci(v: string, spelled: string): NonNullable<SourceFlags['oci']> {
  */
 export function finishSource(f: SourceFlags, operands: readonly string[]): { image: string; source: TarSource | OciSource } | undefined {
   if (f.tar && f.oci) throw new UsageError('--tar and --oci cannot be used together');
-  // Index mode needs the writer to describe an extra device it did not write
-  // (the tar itself) and files as chunks on it; see convert.ts.
-  if ((f.tar ?? f.oci)?.mode === 'i') throw new UsageError(`--${f.tar ? 'tar' : 'oci'}=i (index mode) is not supported yet`);
+  if (f.oci?.mode === 'i') throw new UsageError('--oci=i (index mode) is not supported yet');
   if (!f.tar && !f.oci) {
     if (f.perLayerDir !== undefined) throw new UsageError('--per-layer needs --oci');
     const stray = f.aufs ? '--aufs' : f.ovlfsStrip ? '--ovlfs-strip'

@@ -45,8 +45,10 @@ General options:
  --quiet                no progress and no summary
 
 Tar and OCI sources:
- --tar[=f]              SOURCE is a tarball (ustar, pax, GNU; '-' or none = stdin); file data is
-                        streamed into the image (--tar=i, index mode, is not supported yet)
+ --tar[=f|i]            SOURCE is a tarball (ustar, pax, GNU; '-' or none = stdin); file data is
+                        streamed into the image; =i (index mode): the image holds metadata
+                        only and refers to the data in the (uncompressed) tar FILE, its
+                        extra device (mount -o device=TAR); 512-byte blocks
  --aufs                 turn aufs whiteouts (.wh.NAME, .wh..wh..opq) into overlayfs ones
  --ovlfs-strip[=0|1]    drop overlayfs whiteouts (0:0 char devices) and opaque marks
  --gzip, --ungzip[=X]   the tarball is gzip (X: also write the decompressed tar to X)
@@ -66,7 +68,7 @@ Environment:
                         to it (reproducible builds); -T wins over it
 
 Not supported yet (exit status 2): compression (-z, -C, -m, --zD, compression -E features),
-index-only tar/OCI images (--tar=i, --oci=i), S3/registry/rebuild sources, --incremental,
+index-only OCI images (--oci=i), S3/registry/rebuild sources, --incremental,
 and the remaining mkfs.erofs options.
 `;
 }
