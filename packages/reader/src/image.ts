@@ -66,6 +66,9 @@ interface MetaSpace {
   read(pos: number, len: number, where: string): Promise<Uint8Array>;
 }
 
+/** Directory entries whose inodes a walk loads ahead of the one it is at. */
+const WALK_AHEAD = 128;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: false });
 /** Symlink resolutions before ELOOP, as Linux (MAXSYMLINKS). */
@@ -519,8 +522,9 @@ export class Image {
    * readInodeRange into a caller's buffer: copies the clamped range of
    * `[pos, pos+len)` to `dst[dstOff...]` and resolves with its length. Plain
    * extents on the primary device go straight from the block source into
-   * `dst` when the source has `readInto`; holes are zero-filled; inline
-   * tails, extra devices and compressed data are read and copied.
+   * `dst` when the source has `readInto`; holes are zero-filled; compressed
+   * extents are decoded straight into `dst` when the range covers them
+   * whole; inline tails and extra devices are read and copied.
    */
   async readInodeRangeInto(ino: Inode, pos: number, dst: Uint8Array, dstOff: number, len: number): Promise<number> {
     const where = nidText(ino.nid);
@@ -533,7 +537,8 @@ export class Image {
       throw new ErofsError('EINVAL', `${len} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, where);
     }
     if (isCompressedLayout(ino.datalayout)) {
-      dst.set(await this.readInodeRange(ino, pos, len), dstOff);
+      const n = await (await this.zReader(ino)).readInto(pos, len, dst, dstOff);
+      if (n !== len) throw corrupted(`compressed read returned ${n} of ${len} bytes`, where);
       return len;
     }
     let p = pos;
@@ -907,11 +912,34 @@ export class Image {
     yield { path: base || '/', inode: top, depth: 0 };
     if (!fileKind.isDir(top.mode)) return;
     const seenDirs = new Set<bigint>([top.nid]);
-    const self = this;
-    async function* rec(dir: Inode, dirPath: string, depth: number): AsyncGenerator<WalkEntry> {
+    // One generator with an explicit stack (a generator per directory would
+    // hand every entry up through each level of yield*).
+    interface Level { ents: RawDirent[]; i: number; path: string; depth: number; ahead: number }
+    const stack: Level[] = [];
+    // Loads the inodes of the next entries (and the first blocks of
+    // subdirectories) together, so the walk does not wait for one read at a
+    // time. Cached promises; errors surface below, in order.
+    const prefetch = (lv: Level): void => {
+      const to = Math.min(lv.ents.length, lv.i + WALK_AHEAD);
+      for (; lv.ahead < to; lv.ahead++) {
+        const d = lv.ents[lv.ahead]!;
+        if (isDotOrDotDot(d.name)) continue;
+        const ip = this.inode(d.nid);
+        if (d.fileType !== 2) {
+          ip.catch(() => undefined);
+          continue;
+        }
+        ip.then((ino) => {
+          if (!fileKind.isDir(ino.mode)) return;
+          const n = Math.min(4, Math.ceil(ino.size / this.sb.blksz));
+          for (let i = 0; i < n; i++) this.dirBlock(ino, i).catch(() => undefined);
+        }, () => undefined);
+      }
+    };
+    const enter = async (dir: Inode, dirPath: string, depth: number): Promise<void> => {
       let ents: RawDirent[];
       try {
-        ents = await self.readdirInode(dir);
+        ents = await this.readdirInode(dir);
       } catch (e) {
         if (opts.onError && e instanceof ErofsError) {
           opts.onError(e, dirPath || '/');
@@ -919,37 +947,45 @@ export class Image {
         }
         throw e;
       }
-      for (const d of ents) {
-        if (isDotOrDotDot(d.name)) continue;
-        const p = `${dirPath}/${dec.decode(d.name)}`;
-        let ino: Inode;
-        try {
-          ino = await self.inode(d.nid);
-        } catch (e) {
-          if (opts.onError && e instanceof ErofsError) {
-            opts.onError(e, p);
+      stack.push({ ents, i: 0, path: dirPath, depth, ahead: 0 });
+    };
+    await enter(top, base, 0);
+    while (stack.length) {
+      const lv = stack[stack.length - 1]!;
+      if (lv.i >= lv.ents.length) {
+        stack.pop();
+        continue;
+      }
+      if (lv.ahead - lv.i < WALK_AHEAD / 2) prefetch(lv);
+      const d = lv.ents[lv.i++]!;
+      if (isDotOrDotDot(d.name)) continue;
+      const p = `${lv.path}/${dec.decode(d.name)}`;
+      let ino: Inode;
+      try {
+        ino = await this.inode(d.nid);
+      } catch (e) {
+        if (opts.onError && e instanceof ErofsError) {
+          opts.onError(e, p);
+          continue;
+        }
+        throw e;
+      }
+      if ((ino.mode & S_IFMT) === 0o040000) {
+        if (seenDirs.has(ino.nid)) {
+          const err = corrupted(`directory cycle: ${p} refers to an already visited directory (${nidText(ino.nid)})`, p);
+          if (opts.onError) {
+            opts.onError(err, p);
             continue;
           }
-          throw e;
+          throw err;
         }
-        if ((ino.mode & S_IFMT) === 0o040000) {
-          if (seenDirs.has(ino.nid)) {
-            const err = corrupted(`directory cycle: ${p} refers to an already visited directory (${nidText(ino.nid)})`, p);
-            if (opts.onError) {
-              opts.onError(err, p);
-              continue;
-            }
-            throw err;
-          }
-          seenDirs.add(ino.nid);
-          yield { path: p, inode: ino, depth: depth + 1, direntType: d.fileType };
-          yield* rec(ino, p, depth + 1);
-        } else {
-          yield { path: p, inode: ino, depth: depth + 1, direntType: d.fileType };
-        }
+        seenDirs.add(ino.nid);
+        yield { path: p, inode: ino, depth: lv.depth + 1, direntType: d.fileType };
+        await enter(ino, p, lv.depth + 1);
+      } else {
+        yield { path: p, inode: ino, depth: lv.depth + 1, direntType: d.fileType };
       }
     }
-    yield* rec(top, base, 0);
   }
 }
 

@@ -22,11 +22,15 @@ export interface ZReader {
   map(la: number): Promise<ZExtent>;
   /** Bytes [pos, pos + len) of the file, cut at i_size. */
   read(pos: number, len: number): Promise<Uint8Array>;
+  /** Bytes [pos, pos + len) of the file, cut at i_size, into dst[dstOff...]; resolves with their count. */
+  readInto(pos: number, len: number, dst: Uint8Array, dstOff: number): Promise<number>;
 }
 
 /** Decoded pclusters kept per reader: enough for sequential reads and a little back-and-forth. */
 const CACHE_ENTRIES = 8;
 const CACHE_BYTES = 32 * 1024 * 1024;
+/** Pcluster bytes read at once for extents a read covers wholly (adjacent pclusters, one read). */
+const RUN_BYTES = 4 * 1024 * 1024;
 
 /**
  * Opens a compressed inode: reads and validates its map header and, for
@@ -61,25 +65,80 @@ class ZFile implements ZReader {
     const end = Math.min(this.ino.size, pos + len);
     if (end <= pos) return new Uint8Array(0);
     const out = new Uint8Array(end - pos);
+    await this.fill(pos, end, out, -pos, false);
+    return out;
+  }
+
+  async readInto(pos: number, len: number, dst: Uint8Array, dstOff: number): Promise<number> {
+    const where = this.mapper.nidText;
+    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0) {
+      throw new ErofsError('EINVAL', `bad read range ${pos}+${len}`, where);
+    }
+    const end = Math.min(this.ino.size, pos + len);
+    if (end <= pos) return 0;
+    if (!Number.isSafeInteger(dstOff) || dstOff < 0 || dstOff + (end - pos) > dst.length) {
+      throw new ErofsError('EINVAL', `${end - pos} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, where);
+    }
+    await this.fill(pos, end, dst, dstOff - pos, true);
+    return end - pos;
+  }
+
+  /** File bytes [pos, end) to out[x + at] for each x; holes zeroed only with `zero` (else `out` is fresh). */
+  private async fill(pos: number, end: number, out: Uint8Array, at: number, zero: boolean): Promise<void> {
     let cur = pos;
     while (cur < end) {
       let e = this.last;
       if (e === undefined || cur < e.la || cur >= e.la + e.llen) {
-        e = await this.mapper.map(cur);
+        e = this.mapper.mapSync(cur) ?? await this.mapper.map(cur);
         this.last = e;
       }
       const segEnd = Math.min(end, e.la + e.llen);
       if (!(e.flags & MAPPED)) {
-        // Holes read as zeros; `out` already is.
+        // Holes read as zeros.
+        if (zero) out.fill(0, cur + at, segEnd + at);
       } else if (e.flags & FRAGMENT) {
-        await this.readFragment(e, cur, segEnd, out, cur - pos);
+        await this.readFragment(e, cur, segEnd, out, cur + at);
+      } else if (!(e.flags & INLINE) && e.la === cur && segEnd === e.la + e.llen) {
+        cur = await this.readRun(e, end, out, at);
+        continue;
       } else {
         const data = await this.decoded(e, segEnd - e.la);
-        out.set(data.subarray(cur - e.la, segEnd - e.la), cur - pos);
+        out.set(data.subarray(cur - e.la, segEnd - e.la), cur + at);
       }
       cur = segEnd;
     }
-    return out;
+  }
+
+  /**
+   * Extents wholly inside [pos, end) whose pclusters follow each other on
+   * the device, starting with `e` (at `cur`): one read of all their
+   * pclusters, each decoded straight into `out` (bypassing the cache, which
+   * only helps extents that a read covers partly). Returns where it stopped.
+   */
+  private async readRun(e: ZExtent, end: number, out: Uint8Array, at: number): Promise<number> {
+    const run = [e];
+    let rawEnd = e.pa + e.plen;
+    let next = e.la + e.llen;
+    while (next < end && rawEnd - e.pa < RUN_BYTES) {
+      const f = this.mapper.mapSync(next) ?? await this.mapper.map(next);
+      this.last = f;
+      if ((f.flags & (MAPPED | INLINE | FRAGMENT)) !== MAPPED || f.la !== next || f.pa !== rawEnd
+        || f.la + f.llen > end || rawEnd + f.plen - e.pa > RUN_BYTES) break;
+      run.push(f);
+      rawEnd += f.plen;
+      next = f.la + f.llen;
+    }
+    const where = `pcluster at ${e.pa} of ${this.mapper.nidText}`;
+    const raw = await this.img.readData(e.pa, rawEnd - e.pa);
+    if (raw.length !== rawEnd - e.pa) throw new ErofsError('EFSCORRUPTED', `short pcluster read: ${raw.length} of ${rawEnd - e.pa} bytes`, where);
+    let off = 0;
+    for (const f of run) {
+      if (f.llen > Z_EROFS_PCLUSTER_MAX_DSIZE) throw new ErofsError('EOPNOTSUPP', `extent decodes to ${f.llen} bytes`, where);
+      const w = f === e ? where : `pcluster at ${f.pa} of ${this.mapper.nidText}`;
+      await decodeExtent(this.img, f, raw.subarray(off, off + f.plen), out.subarray(f.la + at, f.la + at + f.llen), w);
+      off += f.plen;
+    }
+    return next;
   }
 
   private async readFragment(e: ZExtent, from: number, to: number, out: Uint8Array, at: number): Promise<void> {

@@ -138,6 +138,16 @@ function compactedEntry(b: Uint8Array, o: number, bit: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> (bit & 7);
 }
 
+/** Type bits of the entry {@link packEntry} read last. */
+let packType = 0;
+
+/** Entry `bit / encodebits` of a compact pack: its `lobits` value bits (returned) and 2 type bits (in packType). */
+function packEntry(b: Uint8Array, o: number, bit: number, lobits: number): number {
+  const v = compactedEntry(b, o, bit);
+  packType = (v >>> lobits) & 3;
+  return v & ((1 << lobits) - 1);
+}
+
 /** What one lcluster index says, accumulated as the kernel's z_erofs_maprecorder. */
 interface Recorder {
   lcn: number;
@@ -324,6 +334,23 @@ export class ZMapper {
     return e;
   }
 
+  /**
+   * {@link map} without a promise when the index windows it needs are
+   * already loaded; undefined when the async {@link map} must be used.
+   */
+  mapSync(la: number): ZExtent | undefined {
+    if (!Number.isSafeInteger(la) || la < 0 || la >= this.size || (this.fragment && this.tailHeadLcn === 0)) return undefined;
+    let e: ZExtent;
+    try {
+      e = this.recsz !== 0 ? this.mapExtents(la) : this.mapIndexes(la, false).ext;
+    } catch (x) {
+      if (x instanceof WindowMiss) return undefined;
+      throw x;
+    }
+    this.check(e, la);
+    return e;
+  }
+
   /** The kernel's z_erofs_map_sanity_check, plus the promise every caller relies on: la <= pos < la + llen. */
   private check(e: ZExtent, pos: number): void {
     const where = this.nidText;
@@ -421,17 +448,12 @@ export class ZMapper {
     // Each entry: `lobits` bits of value then 2 bits of type, `encodebits` apart.
     const lobits = Math.max(lclusterbits, 12);
     const encodebits = ((packSize - 4) * 8) / vcnt;
-    let type = 0;
-    const entry = (i: number): number => {
-      const v = compactedEntry(b, o, encodebits * i);
-      type = (v >>> lobits) & 3;
-      return v & ((1 << lobits) - 1);
-    };
+    // packEntry leaves the entry's type in `packType` (a closure here would be made for every lcluster looked at).
     let i = (pos - packPos) >> shift;
     const big = (this.advise & ZAdvise.BIG_PCLUSTER_1) !== 0;
-    let lo = entry(i);
-    m.type = type;
-    if (type === LclusterType.NONHEAD) {
+    let lo = packEntry(b, o, encodebits * i, lobits);
+    m.type = packType;
+    if (packType === LclusterType.NONHEAD) {
       m.clusterofs = this.lclusterSize;
       if (lookahead) {
         // delta[1]: NONHEADs up to the next HEAD in this pack; the pack's last entry stores the rest.
@@ -439,8 +461,8 @@ export class ZMapper {
         let last = 0;
         let j = i;
         for (; j < vcnt; j++) {
-          last = entry(j);
-          if (type !== LclusterType.NONHEAD) break;
+          last = packEntry(b, o, encodebits * j, lobits);
+          if (packType !== LclusterType.NONHEAD) break;
           d1++;
         }
         if (j === vcnt && !(last & Z_EROFS_LI_D0_CBLKCNT)) d1 += last - 1;
@@ -454,8 +476,8 @@ export class ZMapper {
         m.delta0 = lo;
       } else {
         // The last entry of a pack holds delta[1]; delta[0] follows from the entry before it.
-        lo = entry(i - 1);
-        if (type !== LclusterType.NONHEAD) lo = 0;
+        lo = packEntry(b, o, encodebits * (i - 1), lobits);
+        if (packType !== LclusterType.NONHEAD) lo = 0;
         else if (lo & Z_EROFS_LI_D0_CBLKCNT) lo = 1;
         m.delta0 = lo + 1;
       }
@@ -469,15 +491,15 @@ export class ZMapper {
       nblk = 1;
       while (i > 0) {
         --i;
-        lo = entry(i);
-        if (type === LclusterType.NONHEAD) i -= lo;
+        lo = packEntry(b, o, encodebits * i, lobits);
+        if (packType === LclusterType.NONHEAD) i -= lo;
         if (i >= 0) ++nblk;
       }
     } else {
       while (i > 0) {
         --i;
-        lo = entry(i);
-        if (type === LclusterType.NONHEAD) {
+        lo = packEntry(b, o, encodebits * i, lobits);
+        if (packType === LclusterType.NONHEAD) {
           if (lo & Z_EROFS_LI_D0_CBLKCNT) {
             --i;
             nblk += lo & ~Z_EROFS_LI_D0_CBLKCNT;
