@@ -127,7 +127,12 @@ class Image {
       }
       return out;
     };
-    return { read, map: () => Promise.reject(new Error('harness: flat map')) };
+    const readInto = async (pos: number, len: number, dst: Uint8Array, dstOff: number): Promise<number> => {
+      const b = await read(pos, len);
+      dst.set(b, dstOff);
+      return b.length;
+    };
+    return { read, readInto, map: () => Promise.reject(new Error('harness: flat map')) };
   }
 
   /** Every regular file below the root: path -> inode. */
