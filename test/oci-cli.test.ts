@@ -15,9 +15,17 @@
  * `--per-layer` images must mount, and stacked as overlayfs lower dirs they
  * must give the same tree (overlayfs reports nlink 1 for merged directories,
  * so directory nlink is not compared there).
+ *
+ * `--oci=i` (index mode) on the same image with uncompressed layers (a copy
+ * of the layout with each gzip blob decompressed, digests recomputed; that
+ * layout tarred as an oci-archive; the docker-archive): mounted file-backed with the layer
+ * blobs (layout) or the archive as `device=`, it must equal `umoci unpack`;
+ * gzip layers are refused with one clear line and no image.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeTar } from '../packages/oci/test/lib.js';
@@ -92,11 +100,47 @@ async function buildImage(work: string): Promise<string> {
   return layout;
 }
 
+/**
+ * Copies the single-image OCI layout `src` to `dst` with every gzip layer
+ * blob decompressed (media type ...layer.v1.tar, digest and size recomputed);
+ * the config (whose diff_ids name the uncompressed tars) is kept. Returns the
+ * layer blob paths in manifest order.
+ */
+function uncompressedLayout(src: string, dst: string): string[] {
+  const blob = (dir: string, digest: string): string => join(dir, 'blobs', ...digest.split(':'));
+  const put = (bytes: Uint8Array): { digest: string; size: number } => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blob(dst, digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  mkdirSync(join(dst, 'blobs', 'sha256'), { recursive: true });
+  writeFileSync(join(dst, 'oci-layout'), readFileSync(join(src, 'oci-layout')));
+  type Desc = { mediaType: string; digest: string; size: number; annotations?: Record<string, string> };
+  const index = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8')) as { manifests: Desc[] };
+  assert.equal(index.manifests.length, 1);
+  const mdesc = index.manifests[0]!;
+  const manifest = JSON.parse(readFileSync(blob(src, mdesc.digest), 'utf8')) as { config: Desc; layers: Desc[] };
+  put(readFileSync(blob(src, manifest.config.digest)));
+  const paths: string[] = [];
+  manifest.layers = manifest.layers.map((l) => {
+    const raw = readFileSync(blob(src, l.digest));
+    const d = put(l.mediaType.endsWith('+gzip') ? gunzipSync(raw) : raw);
+    paths.push(blob(dst, d.digest));
+    return { ...l, mediaType: 'application/vnd.oci.image.layer.v1.tar', ...d };
+  });
+  const m = put(new TextEncoder().encode(JSON.stringify(manifest)));
+  writeFileSync(join(dst, 'index.json'), JSON.stringify({ ...index, manifests: [{ ...mdesc, ...m }] }));
+  return paths;
+}
+
 describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurrency: 2 }, () => {
   let skip: string | null = null;
   let work = '';
   let expected: ManifestEntry[] = [];
   const sources: Record<string, string> = {};
+  let indexSkip: string | null = null;
+  /** Layer blobs of the uncompressed layout, in manifest order. */
+  let blobs: string[] = [];
 
   before(async () => {
     skip = cliMissing('mkfs-erofs') ?? canDescribe() ?? (await canMount())
@@ -113,6 +157,14 @@ describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurren
     await sh('skopeo', ['copy', '-q', `oci:${layout}:t`, `oci-archive:${sources['oci-archive (gzip)']}`]);
     await sh('skopeo', ['copy', '-q', '--dest-compress-format', 'zstd', `oci:${layout}:t`, `oci-archive:${sources['oci-archive (zstd)']}`]);
     await sh('skopeo', ['copy', '-q', `oci:${layout}:t`, `docker-archive:${sources['docker-archive']}:t:latest`]);
+    indexSkip = (await canMount('file')) ?? (which('tar') ? null : 'tar not found');
+    if (indexSkip) return;
+    const plain = join(work, 'plain');
+    blobs = uncompressedLayout(layout, plain);
+    sources['oci layout (uncompressed)'] = `${plain}:t`;
+    sources['oci-archive (uncompressed)'] = join(work, 'plain.tar');
+    // skopeo would compress the layers again: the archive is the layout, tarred.
+    await sh('tar', ['-C', plain, '-cf', sources['oci-archive (uncompressed)'], 'oci-layout', 'index.json', 'blobs']);
   });
 
   it('the test image really has deletions and an opaque directory', (t) => {
@@ -174,4 +226,73 @@ describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurren
     assert.equal(e.get('/opq/fresh')?.uid, 7);
     assert.ok(!e.has('/opq/.wh..wh..opq') && !e.has('/keep/.wh.fifo'));
   });
+
+  /** The extra devices of an index-mode image of `kind`: the layer blobs (layout) or the archive. */
+  const devicesFor = (kind: string, layers = blobs): string[] =>
+    kind === 'oci layout (uncompressed)' ? layers : [sources[kind]!];
+
+  for (const kind of ['oci layout (uncompressed)', 'oci-archive (uncompressed)', 'docker-archive']) {
+    it(`--oci=i -b512, ${kind}: metadata-only image, mounted with device=, equals umoci unpack`, async (t) => {
+      if (skipIf(t, skip ?? indexSkip)) return;
+      const img = join(tmpDir('oci-index', t), 'index.erofs');
+      const r = await runCli('mkfs-erofs', ['--quiet', '-b512', '--oci=i', img, sources[kind]!]);
+      assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+      assert.ok(statSync(img).size < 64 * 1024, `the image holds metadata only (${statSync(img).size} bytes)`);
+      const mism = compareTrees(expected, withoutRoot(await describeImage(img, { mode: 'file', devices: devicesFor(kind) })));
+      assert.deepEqual(mism, [], formatMismatches(mism));
+    });
+  }
+
+  it('--oci=i,layer=2 (one blob as the device) keeps overlayfs whiteouts', async (t) => {
+    if (skipIf(t, skip ?? indexSkip)) return;
+    const img = join(tmpDir('oci-index-l3', t), 'l3.erofs');
+    const r = await runCli('mkfs-erofs', ['--quiet', '--oci=i,layer=2', img, sources['oci layout (uncompressed)']!]);
+    assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+    const e = new Map((await describeImage(img, { mode: 'file', devices: [blobs[2]!] })).map((x) => [x.path, x]));
+    assert.equal(e.get('/keep/fifo')?.type, 'chardev');
+    assert.equal(e.get('/opq')?.xattrs['trusted.overlay.opaque'], Buffer.from('y').toString('hex'));
+    assert.equal(e.get('/opq/fresh')?.uid, 7);
+    assert.equal(e.get('/newdir/n2')?.size, 'replaces n\n'.length);
+  });
+
+  it('--oci=i --per-layer (oci-archive, the archive as every image\'s device): stacked with overlayfs, equals umoci unpack', async (t) => {
+    if (skipIf(t, skip ?? indexSkip)) return;
+    const dir = tmpDir('oci-index-per-layer', t);
+    const layers = join(dir, 'layers');
+    const src = sources['oci-archive (uncompressed)']!;
+    const r = await runCli('mkfs-erofs', ['--quiet', '--oci=i', `--per-layer=${layers}`, src]);
+    assert.equal(r.code, 0, describeRun('mkfs-erofs', r));
+    const manifest = JSON.parse(await sh('skopeo', ['inspect', '--raw', `oci-archive:${src}`])) as { layers: Array<{ digest: string }> };
+    const files = manifest.layers.map((l) => join(layers, `${l.digest.replace(':', '-')}.erofs`));
+    assert.equal(files.length, 3);
+    const o = { mode: 'file' as const, devices: [src] };
+    const got = await withMount(files[0]!, o, (d1) => withMount(files[1]!, o, (d2) => withMount(files[2]!, o, async (d3) => {
+      const merged = join(dir, 'merged');
+      mkdirSync(merged);
+      await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${d3}:${d2}:${d1}`, merged]);
+      try {
+        return await describeTree(merged);
+      } finally {
+        await run('umount', [merged]);
+        if (mountsBelow(merged).length) await run('umount', ['-l', merged]);
+      }
+    })));
+    const dirsNlink1 = expected.map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e));
+    const mism = compareTrees(dirsNlink1, withoutRoot(got).map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e)));
+    assert.deepEqual(mism, [], formatMismatches(mism));
+  });
+
+  for (const kind of ['oci-archive (gzip)', 'oci layout DIR:REF']) {
+    it(`--oci=i on gzip layers (${kind}): one clear error line, no image`, async (t) => {
+      if (skipIf(t, skip)) return;
+      const img = join(tmpDir('oci-index-gz', t), 'never.erofs');
+      const r = await runCli('mkfs-erofs', ['--oci=i', img, sources[kind]!]);
+      assert.ok(r.code === 1 || r.code === 2, describeRun('mkfs-erofs', r));
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /--oci=i .*uncompressed layers.*gzip-compressed/);
+      assert.ok(!existsSync(img), 'no image left behind');
+      assert.deepEqual(readdirSync(join(img, '..')), [], 'no temporary file left behind');
+    });
+  }
 });

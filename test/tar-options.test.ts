@@ -36,6 +36,9 @@ describe('mkfs options: --tar', () => {
     assert.ok(a.input?.kind === 'tar' && a.input.mode === 'i');
     assert.equal(a.writerOptions.blkszbits, 9);
     assert.equal(parse(['--tar=i', '-b512', 'i', 't']).writerOptions.blkszbits, 9);
+    const o = parse(['--oci=i,layer=1', 'i', 's']);
+    assert.ok(o.input?.kind === 'oci' && o.input.mode === 'i' && o.input.layer === 1);
+    assert.equal(o.writerOptions.blkszbits, 9);
   });
   it('refuses what it cannot do or what makes no sense', () => {
     refuse(['--tar=x', 'i', 't'], /invalid value 'x' for --tar/);
@@ -45,7 +48,8 @@ describe('mkfs options: --tar', () => {
     refuse(['--tar=i', 'i'], /needs the tarball as a file/);
     refuse(['--tar=i', '--ungzip', 'i', 't'], /needs an uncompressed tarball/);
     refuse(['--tar=i', '--chunksize=4096', 'i', 't'], /cannot be used with --chunksize/);
-    refuse(['--oci=i', 'i', 's'], /--oci=i \(index mode\) is not supported yet/);
+    refuse(['--oci=i', '-b', '4096', 'i', 's'], /--oci=i \(index mode\) needs 512-byte blocks/);
+    refuse(['--oci=i', '-zlz4', 'i', 's'], /--oci=i \(index mode\) cannot be used with -z/);
     refuse(['--tar=f,map.txt', 'i', 't'], /MAPFILE is not supported yet/);
     refuse(['--tar', 'i', 'a', 'b'], /unexpected argument 'b'/);
     refuse(['--tar'], /missing argument: IMAGE/);

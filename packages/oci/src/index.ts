@@ -14,6 +14,6 @@ export { nameKey, type InodeNode, type InodeType, type FileData, type Timestamp,
 export { TreeBuilder, WH_PREFIX, WH_OPAQUE, OVL_OPAQUE, OVL_ORIGIN, type TreeOptions, type WhiteoutMode } from './tree-builder.js';
 export { tarToTree, type TarToTreeOptions } from './tar-tree.js';
 export { flattenLayers, layerTree, LayerStack, type LayerSource, type FlattenOptions, type LayerTreeOptions } from './layers.js';
-export { openImage, hostPlatform, type OciImage, type OciLayer, type OpenImageOptions } from './oci/image.js';
+export { openImage, hostPlatform, type OciImage, type OciLayer, type BlobLocation, type OpenImageOptions } from './oci/image.js';
 export { verifyDigest, parseDigest } from './oci/digest.js';
 export { FileRandomAccess, type RandomAccess } from './oci/random-access.js';

@@ -93,7 +93,7 @@ export async function flattenLayers(layers: LayerSource[], opts: FlattenOptions)
         if (!node) continue;
         const o = origin.get(node)!;
         if (e.size !== node.size) throw new ErofsError('EIO', 'layer changed between the two passes', o.path);
-        node.data = await opts.writeData(e.body, e.size, o.path, node.xattrs);
+        node.data = await opts.writeData(e.body, e.size, o.path, node.xattrs, { dataOffset: e.dataOffset, layer: li });
       }
     } catch (e) {
       throw inLayer(e, l.digest);

@@ -42,7 +42,7 @@ export async function tarToTree(input: ByteInput, opts: TarToTreeOptions): Promi
 export async function applyWithData(b: TreeBuilder, e: TarEntry, layer: number, writeData: WriteData | null): Promise<InodeNode | null> {
   const node = b.apply(e, layer);
   if (node && node.size! > 0 && writeData) {
-    node.data = await writeData(e.body, e.size, '/' + joinPath(b.normalise(e.path, '')), node.xattrs, { dataOffset: e.dataOffset });
+    node.data = await writeData(e.body, e.size, '/' + joinPath(b.normalise(e.path, '')), node.xattrs, { dataOffset: e.dataOffset, layer });
   } else {
     await e.skip();
   }

@@ -7,7 +7,9 @@
  * `--tar=i` (index mode) writes no file data: the tar file becomes the
  * image's extra device 1 and each regular file a single chunk pointing at
  * its body there (ImageWriter.addExternal); bodies are only hashed (with
- * --ishare_key) or skipped.
+ * --ishare_key) or skipped. `--oci=i` does the same per layer: each
+ * uncompressed layer blob file (layout) or the whole archive (oci-archive,
+ * docker-archive: blob offset + member offset) is an extra device.
  *
  * Failure leaves nothing behind: the writer builds under a temporary name
  * and removes it on abort; per-layer images already finished by this run
@@ -49,11 +51,12 @@ function writerOptionsFor(args: MkfsBuildArgs): WriterOptions {
  * the writeData callback. Any failure aborts the writer (no image, no temp file).
  */
 async function buildOne(out: string, opts: WriterOptions, scan: MkfsScanOptions, progress: ProgressFn | undefined,
-  build: (writeData: WriteData) => Promise<InodeNode>): Promise<BuildSummary> {
-  const w = await ImageWriter.create(out, opts, progress);
+  build: (writeData: WriteData) => Promise<InodeNode>, index?: IndexPlan): Promise<BuildSummary> {
+  const w = await ImageWriter.create(out, index ? { ...opts, extraDevices: index.devices } : opts, progress);
   let root: InodeNode;
   try {
-    root = await build((body, size, path, xattrs): Promise<FileData> => w.writeData(body, size, path, xattrs));
+    root = await build(index ? indexWriteData(w, index, opts.ishareKey !== undefined)
+      : (body, size, path, xattrs): Promise<FileData> => w.writeData(body, size, path, xattrs));
     rewriteTree(root, scan);
   } catch (e) {
     await w.abort();
@@ -99,7 +102,6 @@ function warner(args: MkfsBuildArgs, err: NodeJS.WritableStream): (message: stri
 export async function convert(args: MkfsBuildArgs, image: string, io: ConvertIo, err: NodeJS.WritableStream,
   progress: ProgressFn | undefined): Promise<ConvertResult> {
   const input = args.input!;
-  // --oci=i is refused while parsing.
   if (input.kind === 'tar' && input.mode === 'i') return convertTarIndex(args, input, image, err, progress);
   return input.kind === 'tar'
     ? convertTar(args, input, image, io, err, progress)
@@ -221,6 +223,59 @@ export function layerImageName(digest: string): string {
   return `${digest.replace(':', '-')}.erofs`;
 }
 
+/**
+ * `--oci=i`: where the layers' tars lie. Each layer blob must be an
+ * uncompressed tar; its file is an extra device (a layout's blob file, or the
+ * whole archive, once, for an oci-archive/docker-archive), and a member's
+ * data is at (blob offset + member data offset) / 512 there.
+ */
+interface IndexPlan {
+  devices: Array<{ tag: Uint8Array; blocks: number }>;
+  /** Per layer (in the order planned): its device and the blob's offset in it. */
+  layers: Array<{ deviceId: number; offset: number; digest: string }>;
+}
+
+async function indexPlan(layers: readonly OciLayer[]): Promise<IndexPlan> {
+  const plan: IndexPlan = { devices: [], layers: [] };
+  const byFile = new Map<string, number>();
+  for (const l of layers) {
+    const loc = await l.locate();
+    const m = loc.magic;
+    const kind = m[0] === 0x1f && m[1] === 0x8b ? 'gzip' : m[0] === 0x28 && m[1] === 0xb5 && m[2] === 0x2f && m[3] === 0xfd ? 'zstd' : undefined;
+    if (kind) {
+      throw new ErofsError('EOPNOTSUPP', `--oci=i (index mode) needs uncompressed layers, but this layer is ${kind}-compressed (use --oci=f, or decompress its layers first)`, l.digest);
+    }
+    if (loc.offset % TAR_BLOCK !== 0) throw new ErofsError('EINVAL', `layer blob at offset ${loc.offset} of ${loc.file} is not 512-byte aligned`, l.digest);
+    let id = byFile.get(loc.file);
+    if (id === undefined) {
+      const tag = new TextEncoder().encode(basename(loc.file));
+      plan.devices.push({ tag: tag.subarray(0, Math.min(tag.length, 64)), blocks: Math.ceil(loc.fileSize / TAR_BLOCK) });
+      id = plan.devices.length;
+      byFile.set(loc.file, id);
+    }
+    plan.layers.push({ deviceId: id, offset: loc.offset, digest: l.digest });
+  }
+  return plan;
+}
+
+/** writeData for index mode: places each body where it lies in its layer's device (hashing it for --ishare_key). */
+function indexWriteData(w: ImageWriter, plan: IndexPlan, hashing: boolean): WriteData {
+  return async (body, n, path, _xattrs, member): Promise<FileData> => {
+    const l = plan.layers.length === 1 ? plan.layers[0] : plan.layers[member?.layer ?? -1];
+    if (!l || member === undefined) throw new ErofsError('EINVAL', 'internal: file data without its layer position', path);
+    const off = l.offset + member.dataOffset;
+    if (off % TAR_BLOCK !== 0) throw new ErofsError('EINVAL', `tar member data at offset ${off} is not 512-byte aligned`, path);
+    let digest: Uint8Array | undefined;
+    if (hashing && n > 0) {
+      const h = createHash('sha256');
+      for await (const c of body) h.update(c);
+      digest = new Uint8Array(h.digest());
+    }
+    // an unread body is skipped by the tar reader
+    return w.addExternal(n, { deviceId: l.deviceId, startBlk: off / TAR_BLOCK }, digest);
+  };
+}
+
 async function convertOci(args: MkfsBuildArgs, src: OciSource, image: string, err: NodeJS.WritableStream,
   progress: ProgressFn | undefined): Promise<ConvertResult> {
   const img: OciImage = await openImage(src.path, src.platform !== undefined ? { platform: src.platform } : {});
@@ -228,6 +283,7 @@ async function convertOci(args: MkfsBuildArgs, src: OciSource, image: string, er
   const result: ConvertResult = { images: [] };
   const opts = writerOptionsFor(args);
   const onWarning = warner(args, err);
+  const index = src.mode === 'i';
   try {
     const layers: OciLayer[] = img.layers;
     if (layers.length === 0) throw new ErofsError('EINVAL', 'the image has no layers', src.path);
@@ -238,14 +294,19 @@ async function convertOci(args: MkfsBuildArgs, src: OciSource, image: string, er
           ? `no layer ${src.layer} (the image has ${layers.length}: 0..${layers.length - 1})`
           : `no layer with digest ${src.blob}`, src.path);
       }
+      const plan = index ? await indexPlan([l]) : undefined;
       // One layer alone is an overlayfs lower dir: keep its whiteouts in overlayfs form.
       const summary = await buildOne(image, opts, args.scanOptions, progress, (writeData) =>
-        layerTree(l, { writeData, ovlfsStrip: src.ovlfsStrip, onWarning }));
+        layerTree(l, { writeData, ovlfsStrip: src.ovlfsStrip, onWarning }), plan);
       return { images: [{ path: image, summary, layer: l.digest }] };
     }
+    // Index mode: every layer is checked (uncompressed, aligned) before any image is written.
+    const plans = index ? await Promise.all(layers.map((l) => indexPlan([l]))) : undefined;
     if (image !== '') {
+      const plan = index ? await indexPlan(layers) : undefined;
+      // Index mode writes no data, so one pass suffices: files deleted later are simply not referenced.
       const summary = await buildOne(image, opts, args.scanOptions, progress, (writeData) =>
-        flattenLayers(layers, { writeData, onWarning }));
+        flattenLayers(layers, { writeData, onWarning, ...(index ? { passes: 1 as const } : {}) }), plan);
       done.push(image);
       result.images.push({ path: image, summary });
     }
@@ -254,13 +315,13 @@ async function convertOci(args: MkfsBuildArgs, src: OciSource, image: string, er
       await mkdir(dir, { recursive: true });
       const names = new Set<string>();
       const stack = new LayerStack();
-      for (const l of layers) {
+      for (const [li, l] of layers.entries()) {
         const out = join(dir, layerImageName(l.digest));
         // The same blob twice gives the same name; the later image (whose
         // implicit directories saw more layers below) replaces the earlier.
         names.add(out);
         const summary = await buildOne(out, opts, args.scanOptions, progress, (writeData) =>
-          stack.next(l, { writeData, ovlfsStrip: src.ovlfsStrip, onWarning }));
+          stack.next(l, { writeData, ovlfsStrip: src.ovlfsStrip, onWarning }), plans?.[li]);
         if (!done.includes(out)) done.push(out);
         result.images.push({ path: out, summary, layer: l.digest });
       }

@@ -391,21 +391,23 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
   if (input && (excludePaths.length > 0 || excludeRegexes.length > 0)) {
     throw new UsageError(`--exclude-path/--exclude-regex are not supported with --${input.source.kind} yet`);
   }
-  if (input?.source.kind === 'tar' && input.source.mode === 'i') {
-    // Index mode: file data stays in the tar, addressed in 512-byte blocks
-    // (tar's own unit), so the image uses 512-byte blocks as mkfs.erofs does.
+  if (input && input.source.mode === 'i') {
+    // Index mode: file data stays in the tar (or the OCI layer blob),
+    // addressed in 512-byte blocks (tar's own unit), so the image uses
+    // 512-byte blocks as mkfs.erofs does.
+    const opt = `--${input.source.kind}=i`;
     if (blockSizeGiven && blockSize !== 512) {
-      throw new UsageError(`--tar=i (index mode) needs 512-byte blocks (-b 512), not -b ${blockSize}: file data is addressed in the tar's 512-byte records`);
+      throw new UsageError(`${opt} (index mode) needs 512-byte blocks (-b 512), not -b ${blockSize}: file data is addressed in the tar's 512-byte records`);
     }
     blockSize = 512;
-    if (input.source.path === '-') {
+    if (input.source.kind === 'tar' && input.source.path === '-') {
       throw new UsageError('--tar=i (index mode) needs the tarball as a file: the image refers to its data, so stdin cannot be used');
     }
-    if (input.source.compression !== 'auto') {
+    if (input.source.kind === 'tar' && input.source.compression !== 'auto') {
       throw new UsageError('--tar=i (index mode) needs an uncompressed tarball (--ungzip/--unzstd cannot be used): the image refers to the data in the tar file');
     }
     if (chunkSize !== undefined || blobdev !== undefined || compression !== undefined) {
-      throw new UsageError(`--tar=i (index mode) cannot be used with ${chunkSize !== undefined ? '--chunksize' : blobdev !== undefined ? '--blobdev' : '-z'}`);
+      throw new UsageError(`${opt} (index mode) cannot be used with ${chunkSize !== undefined ? '--chunksize' : blobdev !== undefined ? '--blobdev' : '-z'}`);
     }
   }
 

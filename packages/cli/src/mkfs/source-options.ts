@@ -18,6 +18,9 @@
  *                            SOURCE is a local OCI layout DIR[:REF], an
  *                            oci-archive or a docker-archive tarball (upstream
  *                            takes a registry reference; we do not fetch).
+ *                            'i' (index mode): the layers must be uncompressed
+ *                            tars; their blob files (or the archive) are the
+ *                            image's extra devices (see convert.ts).
  *  --per-layer=DIR           with --oci: also (or only, when IMAGE is omitted)
  *                            write one image per layer to DIR/<alg>-<hex>.erofs.
  */
@@ -158,7 +161,6 @@ function parseOci(v: string, spelled: string): NonNullable<SourceFlags['oci']> {
  */
 export function finishSource(f: SourceFlags, operands: readonly string[]): { image: string; source: TarSource | OciSource } | undefined {
   if (f.tar && f.oci) throw new UsageError('--tar and --oci cannot be used together');
-  if (f.oci?.mode === 'i') throw new UsageError('--oci=i (index mode) is not supported yet');
   if (!f.tar && !f.oci) {
     if (f.perLayerDir !== undefined) throw new UsageError('--per-layer needs --oci');
     const stray = f.aufs ? '--aufs' : f.ovlfsStrip ? '--ovlfs-strip'

@@ -54,11 +54,14 @@ Tar and OCI sources:
  --gzip, --ungzip[=X]   the tarball is gzip (X: also write the decompressed tar to X)
  --unzstd[=X]           the tarball is Zstandard (likewise); without either, gzip and zstd
                         are detected by their magic bytes
- --oci[=f][,platform=X][,layer=N|,blob=D]
+ --oci[=f|i][,platform=X][,layer=N|,blob=D]
                         SOURCE is an OCI image layout DIR[:REF], an oci-archive or a
                         docker-archive; layers (plain, gzip, zstd; digests verified) are
                         applied with whiteouts into one image; layer=N / blob=D: only that
                         layer (0 = lowest), keeping overlayfs whiteouts
+                        i (index mode): metadata only, referring to the data in the
+                        uncompressed layer blobs (a layout's blob files, or the archive
+                        itself), the extra devices (mount -o device=...); 512-byte blocks
  --per-layer=DIR        with --oci: one image per layer, DIR/sha256-<hex>.erofs, with
                         overlayfs whiteouts, for stacking as overlayfs lower dirs
                         (IMAGE may then be omitted)
@@ -68,7 +71,7 @@ Environment:
                         to it (reproducible builds); -T wins over it
 
 Not supported yet (exit status 2): compression (-z, -C, -m, --zD, compression -E features),
-index-only OCI images (--oci=i), S3/registry/rebuild sources, --incremental,
+S3/registry/rebuild sources, --incremental,
 and the remaining mkfs.erofs options.
 `;
 }

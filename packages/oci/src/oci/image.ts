@@ -28,6 +28,26 @@ export interface OciLayer {
    * again (a second pass re-reads the blob).
    */
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * Where the stored blob's bytes lie on disk: the blob file of a layout
+   * (offset 0) or the archive holding it (the member's body offset). Index
+   * mode (`--oci=i`) refers to layer data there.
+   */
+  locate(): Promise<BlobLocation>;
+}
+
+/** A stored blob's place in a local file (see {@link OciLayer.locate}). */
+export interface BlobLocation {
+  /** The file holding the blob: the blob file itself or the whole archive. */
+  file: string;
+  /** Offset of the blob's first byte in `file`. */
+  offset: number;
+  /** Size of the blob. */
+  size: number;
+  /** Size of `file`. */
+  fileSize: number;
+  /** The first bytes of the blob (up to 4), to tell compressed blobs apart. */
+  magic: Uint8Array;
 }
 
 /** An opened image: its layers and parsed JSON documents. */
@@ -72,6 +92,7 @@ interface BlobStore {
   /** Raw (still compressed) bytes of a stored blob, unverified. */
   stream(path: string, where: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> }>;
   exists(path: string): Promise<boolean>;
+  locate(path: string, where: string): Promise<BlobLocation>;
   close(): Promise<void>;
 }
 
@@ -97,6 +118,20 @@ function dirStore(dir: string): BlobStore {
     async exists(path) {
       return stat(join(dir, path)).then((s) => s.isFile(), () => false);
     },
+    async locate(path, where) {
+      const file = join(dir, path);
+      let ra: FileRandomAccess;
+      try {
+        ra = await FileRandomAccess.open(file);
+      } catch (e) {
+        throw new ErofsError('ENOENT', `missing blob ${path}: ${(e as Error).message}`, where);
+      }
+      try {
+        return { file, offset: 0, size: ra.size, fileSize: ra.size, magic: await ra.read(0, Math.min(4, ra.size)) };
+      } finally {
+        await ra.close();
+      }
+    },
     async close() {},
   };
 }
@@ -111,11 +146,15 @@ function archiveStore(ra: RandomAccess, index: Map<string, TarMember>, where: st
     async exists(path) {
       return resolveMember(index, path) !== undefined;
     },
+    async locate(path, w) {
+      const m = resolveMember(index, path);
+      if (!m) throw new ErofsError('ENOENT', `archive has no member ${path}`, w);
+      return { file: where, offset: m.offset, size: m.size, fileSize: ra.size, magic: await ra.read(m.offset, Math.min(4, m.size)) };
+    },
     async close() {
       await ra.close();
     },
   };
-  void where;
 }
 
 async function collect(body: AsyncIterable<Uint8Array>, max: number, where: string): Promise<Uint8Array> {
@@ -250,6 +289,7 @@ async function openLayout(store: BlobStore, kind: 'oci-layout' | 'oci-archive', 
     return {
       digest: d.digest, diffId, mediaType, size: d.size ?? 0,
       open: () => layerStream(store, `blobs/${algorithm}/${hex}`, d.digest, d.size, diffId),
+      locate: () => store.locate(`blobs/${algorithm}/${hex}`, d.digest),
     };
   });
   return { kind, manifest: doc, config, layers, close: () => store.close() };
@@ -310,6 +350,7 @@ async function openDocker(store: BlobStore, ref: string | undefined, maxJson: nu
       // A docker archive's layer tars are addressed by diff_id: that is what we verify.
       digest: diffId, diffId, mediaType: 'application/vnd.docker.image.rootfs.diff.tar', size: 0,
       open: () => dockerLayer(store, p, diffId),
+      locate: () => store.locate(p, diffId),
     };
   });
   return { kind: 'docker-archive', manifest: m, config, layers, close: () => store.close() };
