@@ -18,7 +18,7 @@
  */
 import { corruptInput } from './errors.js';
 import { LZ4_WASM_BASE64 } from './lz4-wasm-binary.js';
-import { ensureWasmMemory, instantiateWasm, instantiateWasmAsync, type WasmMemory } from './wasm-util.js';
+import { WasmSlot, wasmBytes, type WasmMemory } from './wasm-util.js';
 
 /** Bytes after each region that the decoder's 16-byte wild copies may touch. */
 const SLACK = 64;
@@ -35,50 +35,20 @@ interface Lz4WasmExports {
   lz4_heap_base(): number;
 }
 
-interface Instance {
-  exports: Lz4WasmExports;
-  base: number;
-  bytes: Uint8Array;
-}
+const slot = new WasmSlot<Lz4WasmExports>(LZ4_WASM_BASE64, ['lz4_decode', 'lz4_err_detail', 'lz4_heap_base'], (e) => e.lz4_heap_base());
 
-/** undefined: not tried yet; null: unavailable. */
-let instance: Instance | null | undefined;
-
-const REQUIRED = ['lz4_decode', 'lz4_err_detail', 'lz4_heap_base'] as const;
-
-function fromExports(exports: Lz4WasmExports | null): Instance | null {
-  if (!exports) return null;
-  const base = (exports.lz4_heap_base() + 15) & ~15;
-  return { exports, base, bytes: new Uint8Array(exports.memory.buffer) };
-}
-
-/** Compiles and instantiates the module synchronously; null when that is impossible. */
-function load(): Instance | null {
-  return fromExports(instantiateWasm<Lz4WasmExports>(LZ4_WASM_BASE64, REQUIRED));
-}
-
-/**
- * Instantiates the module asynchronously unless it is loaded already, for
- * pages where synchronous compilation is refused. Resolves to whether the
- * wasm decoder is now in use.
- */
 export async function loadLz4Wasm(): Promise<boolean> {
-  if (!instance) {
-    const loaded = fromExports(await instantiateWasmAsync<Lz4WasmExports>(LZ4_WASM_BASE64, REQUIRED));
-    if (!instance) instance = loaded;
-  }
-  return instance !== null;
+  return slot.load();
 }
 
 /** Whether the wasm decoder can be used (instantiating it on the first call). */
 export function lz4WasmAvailable(): boolean {
-  if (instance === undefined) instance = load();
-  return instance !== null;
+  return slot.get() !== null;
 }
 
 /** For tests: forget the instance (the next call instantiates a fresh one). */
 export function resetLz4Wasm(): void {
-  instance = undefined;
+  slot.reset();
 }
 
 const messages: Record<number, string> = {
@@ -124,7 +94,7 @@ export function lz4DecompressWasm(
   partial: boolean,
   where: string | undefined,
 ): number | undefined {
-  const inst = instance;
+  const inst = slot.current();
   if (!inst) return undefined;
   const srcLen = srcEnd - srcStart;
   const dstLen = dstEnd - dstStart;
@@ -132,11 +102,8 @@ export function lz4DecompressWasm(
   const dstPtr = inst.base;
   const srcPtr = dstPtr + ((dstLen + SLACK + 15) & ~15);
   const need = srcPtr + srcLen + SLACK;
-  let bytes = inst.bytes;
-  if (need > bytes.length || bytes.length === 0) {
-    if (!ensureWasmMemory(inst.exports.memory, need)) return undefined;
-    bytes = inst.bytes = new Uint8Array(inst.exports.memory.buffer);
-  }
+  const bytes = wasmBytes(inst, need);
+  if (!bytes) return undefined;
   bytes.set(src.subarray(srcStart, srcEnd), srcPtr);
   const r = inst.exports.lz4_decode(srcPtr, srcLen, dstPtr, dstLen, partial ? 1 : 0);
   if (r < 0) {

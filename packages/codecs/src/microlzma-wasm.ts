@@ -15,7 +15,7 @@
  */
 import { corruptInput } from './errors.js';
 import { MICROLZMA_WASM_BASE64 } from './microlzma-wasm-binary.js';
-import { ensureWasmMemory, instantiateWasm, instantiateWasmAsync, type WasmMemory } from './wasm-util.js';
+import { WasmSlot, wasmBytes, type WasmMemory } from './wasm-util.js';
 
 /** Windows and inputs above this go to the TypeScript decoder. */
 export const MICROLZMA_WASM_MAX_BYTES = 64 << 20;
@@ -27,50 +27,20 @@ interface MicroLzmaWasmExports {
   mlzma_heap_base(): number;
 }
 
-interface Instance {
-  exports: MicroLzmaWasmExports;
-  base: number;
-  bytes: Uint8Array;
-}
+const slot = new WasmSlot<MicroLzmaWasmExports>(MICROLZMA_WASM_BASE64, ['mlzma_decode', 'mlzma_err_detail', 'mlzma_heap_base'], (e) => e.mlzma_heap_base());
 
-/** undefined: not tried yet; null: unavailable. */
-let instance: Instance | null | undefined;
-
-const REQUIRED = ['mlzma_decode', 'mlzma_err_detail', 'mlzma_heap_base'] as const;
-
-function fromExports(exports: MicroLzmaWasmExports | null): Instance | null {
-  if (!exports) return null;
-  const base = (exports.mlzma_heap_base() + 15) & ~15;
-  return { exports, base, bytes: new Uint8Array(exports.memory.buffer) };
-}
-
-/** Compiles and instantiates the module synchronously; null when that is impossible. */
-function load(): Instance | null {
-  return fromExports(instantiateWasm<MicroLzmaWasmExports>(MICROLZMA_WASM_BASE64, REQUIRED));
-}
-
-/**
- * Instantiates the module asynchronously unless it is loaded already, for
- * pages where synchronous compilation is refused. Resolves to whether the
- * wasm decoder is now in use.
- */
 export async function loadMicroLzmaWasm(): Promise<boolean> {
-  if (!instance) {
-    const loaded = fromExports(await instantiateWasmAsync<MicroLzmaWasmExports>(MICROLZMA_WASM_BASE64, REQUIRED));
-    if (!instance) instance = loaded;
-  }
-  return instance !== null;
+  return slot.load();
 }
 
 /** Whether the wasm decoder can be used (instantiating it on the first call). */
 export function microLzmaWasmAvailable(): boolean {
-  if (instance === undefined) instance = load();
-  return instance !== null;
+  return slot.get() !== null;
 }
 
 /** For tests: forget the instance. */
 export function resetMicroLzmaWasm(): void {
-  instance = undefined;
+  slot.reset();
 }
 
 function errorMessage(code: number, detail: number): string {
@@ -120,7 +90,7 @@ export function microLzmaDecompressWasm(
   partial: boolean,
   where: string | undefined,
 ): number | undefined {
-  const inst = instance;
+  const inst = slot.current();
   if (!inst) return undefined;
   const srcLen = srcEnd - srcStart;
   const dstLen = dstEnd - dstStart;
@@ -128,11 +98,8 @@ export function microLzmaDecompressWasm(
   const dstPtr = inst.base;
   const srcPtr = dstPtr + ((dstLen + 15) & ~15);
   const need = srcPtr + srcLen;
-  let bytes = inst.bytes;
-  if (need > bytes.length || bytes.length === 0) {
-    if (!ensureWasmMemory(inst.exports.memory, need)) return undefined;
-    bytes = inst.bytes = new Uint8Array(inst.exports.memory.buffer);
-  }
+  const bytes = wasmBytes(inst, need);
+  if (!bytes) return undefined;
   bytes.set(src.subarray(srcStart, srcEnd), srcPtr);
   // Distances are below 2^32, so a dictionary of 2^32 - 1 or more is no limit.
   const dict = dictSize >= 0xffffffff ? 0xffffffff : Math.ceil(dictSize);

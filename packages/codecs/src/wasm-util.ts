@@ -99,3 +99,65 @@ export function ensureWasmMemory(memory: WasmMemory, bytes: number): boolean {
     return false;
   }
 }
+
+/** A live module instance: its exports, the first free byte above its static data, and a view of its memory. */
+export interface WasmInstance<E extends { memory: WasmMemory }> {
+  exports: E;
+  base: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * One lazily created instance of an embedded module, shared by every call:
+ * compiled synchronously on first use (or ahead of time with `load()` where
+ * synchronous compilation is refused), null when WebAssembly is unavailable.
+ */
+export class WasmSlot<E extends { memory: WasmMemory }> {
+  /** undefined: not tried yet; null: unavailable. */
+  private inst: WasmInstance<E> | null | undefined;
+
+  constructor(
+    private readonly base64: string,
+    private readonly required: readonly string[],
+    private readonly heapBase: (exports: E) => number,
+  ) {}
+
+  private wrap(exports: E | null): WasmInstance<E> | null {
+    if (!exports) return null;
+    return { exports, base: (this.heapBase(exports) + 15) & ~15, bytes: new Uint8Array(exports.memory.buffer) };
+  }
+
+  /** The instance, instantiating it synchronously on the first call. */
+  get(): WasmInstance<E> | null {
+    if (this.inst === undefined) this.inst = this.wrap(instantiateWasm<E>(this.base64, this.required));
+    return this.inst;
+  }
+
+  /** The instance if one was created already (never compiles). */
+  current(): WasmInstance<E> | null | undefined {
+    return this.inst;
+  }
+
+  /** Instantiates asynchronously unless already loaded; resolves to whether the module is in use. */
+  async load(): Promise<boolean> {
+    if (!this.inst) {
+      const loaded = this.wrap(await instantiateWasmAsync<E>(this.base64, this.required));
+      if (!this.inst) this.inst = loaded;
+    }
+    return this.inst !== null;
+  }
+
+  /** Forgets the instance (tests): the next call instantiates a fresh one. */
+  reset(): void {
+    this.inst = undefined;
+  }
+}
+
+/** `inst`'s memory as bytes, grown to at least `need`; null when it cannot grow. */
+export function wasmBytes<E extends { memory: WasmMemory }>(inst: WasmInstance<E>, need: number): Uint8Array | null {
+  if (need > inst.bytes.length || inst.bytes.length === 0) {
+    if (!ensureWasmMemory(inst.exports.memory, need)) return null;
+    inst.bytes = new Uint8Array(inst.exports.memory.buffer);
+  }
+  return inst.bytes;
+}
