@@ -37,6 +37,11 @@ interface Lz4WasmExports {
 
 const slot = new WasmSlot<Lz4WasmExports>(LZ4_WASM_BASE64, ['lz4_decode', 'lz4_err_detail', 'lz4_heap_base'], (e) => e.lz4_heap_base());
 
+/**
+ * Instantiates the module asynchronously unless it is loaded already, for
+ * pages where synchronous compilation is refused. Resolves to whether the
+ * wasm decoder is now in use.
+ */
 export async function loadLz4Wasm(): Promise<boolean> {
   return slot.load();
 }

@@ -29,6 +29,11 @@ interface MicroLzmaWasmExports {
 
 const slot = new WasmSlot<MicroLzmaWasmExports>(MICROLZMA_WASM_BASE64, ['mlzma_decode', 'mlzma_err_detail', 'mlzma_heap_base'], (e) => e.mlzma_heap_base());
 
+/**
+ * Instantiates the module asynchronously unless it is loaded already, for
+ * pages where synchronous compilation is refused. Resolves to whether the
+ * wasm decoder is now in use.
+ */
 export async function loadMicroLzmaWasm(): Promise<boolean> {
   return slot.load();
 }
