@@ -37,12 +37,16 @@ const KEEP = args.includes('--keep');
 const OUT = join(WORK, 'out');
 const OURS = join(ROOT, 'packages/cli/dist/bin/mkfs-erofs.js');
 const LAUNCHER = join(ROOT, 'bin/mkfs-erofs');
-/** Node flags of the launcher's first line (`#!/usr/bin/env -S node --flag ...`). */
-const NODE_FLAGS = (() => {
+/**
+ * Environment and node flags of the launcher's first line
+ * (`#!/usr/bin/env -S VAR=value node --flag ...`).
+ */
+const { NODE_ENV_VARS, NODE_FLAGS } = (() => {
   const first = readFileSync(LAUNCHER, 'utf8').split('\n')[0];
   const words = first.replace(/^#!\s*/, '').split(/\s+/);
   const i = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-  return i >= 0 ? words.slice(i + 1) : [];
+  const vars = Object.fromEntries(words.slice(0, Math.max(i, 0)).filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => w.split(/=(.*)/s).slice(0, 2)));
+  return { NODE_ENV_VARS: vars, NODE_FLAGS: i >= 0 ? words.slice(i + 1) : [] };
 })();
 const DEBIAN = '/usr/bin/mkfs.erofs';
 const GNU_TIME = '/usr/bin/time';
@@ -94,9 +98,9 @@ function treeStats(dir) {
 }
 
 const TOOLS = [
-  { name: 'debian mkfs.erofs 1.5', cmd: [DEBIAN, ...COMMON] },
-  { name: 'ours', cmd: [process.execPath, ...NODE_FLAGS, OURS, ...COMMON] },
-  { name: 'ours --ishare_key', cmd: [process.execPath, ...NODE_FLAGS, OURS, ...COMMON, '--ishare_key=trusted.erofs.fingerprint'] },
+  { name: 'debian mkfs.erofs 1.5', cmd: [DEBIAN, ...COMMON], env: {} },
+  { name: 'ours', cmd: [process.execPath, ...NODE_FLAGS, OURS, ...COMMON], env: NODE_ENV_VARS },
+  { name: 'ours --ishare_key', cmd: [process.execPath, ...NODE_FLAGS, OURS, ...COMMON, '--ishare_key=trusted.erofs.fingerprint'], env: NODE_ENV_VARS },
 ];
 
 /** One run under GNU time: wall seconds (ours, by hrtime), CPU seconds, peak RSS in KiB, image size. */
@@ -104,7 +108,7 @@ function runOnce(tool, img) {
   rmSync(img, { force: true });
   const stats = join(WORK, 'time.txt');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', stats, ...tool.cmd, img, TREE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', stats, ...tool.cmd, img, TREE], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...tool.env } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) die(`${tool.name} failed (exit ${r.status}): ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`);
   const [rssKiB, user, sys] = readFileSync(stats, 'utf8').trim().split('\n').pop().split(' ').map(Number);
@@ -118,7 +122,7 @@ const median = (xs) => {
 
 const st = treeStats(TREE);
 console.log(`tree: ${TREE}: ${st.files} files, ${st.dirs} directories, ${st.other} other, ${(st.bytes / 1048576).toFixed(0)} MiB of file data`);
-console.log(`runs: ${RUNS} timed per tool after one warm-up each, interleaved; node ${process.version} ${NODE_FLAGS.join(' ')}`);
+console.log(`runs: ${RUNS} timed per tool after one warm-up each, interleaved; ours: ${Object.entries(NODE_ENV_VARS).map(([k, v]) => `${k}=${v} `).join('')}node ${process.version} ${NODE_FLAGS.join(' ')}`);
 mkdirSync(OUT, { recursive: true });
 
 const results = new Map(TOOLS.map((t) => [t.name, []]));
@@ -154,7 +158,7 @@ if (PROFILE) {
   const profDir = join(WORK, 'prof');
   rmSync(profDir, { recursive: true, force: true });
   const img = join(OUT, 'prof.erofs');
-  spawnSync(process.execPath, [...NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profDir}`, OURS, ...COMMON, '--ishare_key=trusted.erofs.fingerprint', img, TREE], { stdio: 'inherit' });
+  spawnSync(process.execPath, [...NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profDir}`, OURS, ...COMMON, '--ishare_key=trusted.erofs.fingerprint', img, TREE], { stdio: 'inherit', env: { ...process.env, ...NODE_ENV_VARS } });
   // one profile per thread: the main thread's first, then the data writer/hasher thread's
   for (const file of readdirSync(profDir).filter((n) => n.endsWith('.cpuprofile')).sort()) printProfile(join(profDir, file));
 }

@@ -3,7 +3,7 @@
 // Debian's mkfs.erofs, -zlz4 and -zlz4hc, on one large real tree.
 // Usage: node bench/mkfs-compress-bench.mjs [SOURCE_DIR] [--runs=N] [--workers=N]
 // Default SOURCE_DIR: /usr/lib/x86_64-linux-gnu (hundreds of MB, thousands of files).
-// Peak RSS: GNU time's %M for both. Our side runs compiled dist/ when it is
+// Peak RSS: GNU time's %M for both; CPU: user+sys of the whole process (all threads). Our side runs compiled dist/ when it is
 // built (pnpm build), else sources through tsx (slower start-up, same output).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,11 +33,12 @@ const nodeArgs = useDist ? [] : ['--conditions=source', '--import', 'tsx'];
 
 function timed(cmd, argv) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-f', '%M', cmd, ...argv], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(TIME, ['-f', '%M %U %S', cmd, ...argv], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const lines = r.stderr.trim().split('\n');
-  return { secs, rssMB: Number(lines[lines.length - 1]) / 1024 };
+  const [rss, user, sys] = lines[lines.length - 1].split(' ').map(Number);
+  return { secs, rssMB: rss / 1024, cpu: user + sys };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -63,14 +64,14 @@ for (const z of ['lz4', 'lz4hc']) {
     ours[i].size = statSync(b).size;
   }
   const m = (xs, k) => median(xs.map((x) => x[k]));
-  rows.push({ z, t: m(theirs, 'secs'), o: m(ours, 'secs'), ts: theirs[0].size, os: ours[0].size, tr: m(theirs, 'rssMB'), or: m(ours, 'rssMB') });
+  rows.push({ z, t: m(theirs, 'secs'), o: m(ours, 'secs'), tc: m(theirs, 'cpu'), oc: m(ours, 'cpu'), ts: theirs[0].size, os: ours[0].size, tr: m(theirs, 'rssMB'), or: m(ours, 'rssMB') });
 }
 rmSync(dir, { recursive: true, force: true });
 rmSync(driver, { force: true });
 
 const pad = (s, n) => String(s).padStart(n);
-console.log(`${'alg'.padEnd(6)}${pad('mkfs.erofs s', 13)}${pad('ours s', 9)}${pad('time x', 8)}${pad('mkfs.erofs MB', 15)}${pad('ours MB', 10)}${pad('size x', 8)}${pad('RSS theirs', 12)}${pad('RSS ours', 10)}`);
+console.log(`${'alg'.padEnd(6)}${pad('mkfs.erofs s', 13)}${pad('ours s', 9)}${pad('time x', 8)}${pad('mkfs.erofs MB', 15)}${pad('ours MB', 10)}${pad('size x', 8)}${pad('RSS theirs', 12)}${pad('RSS ours', 10)}${pad('CPU theirs s', 14)}${pad('CPU ours s', 12)}${pad('CPU x', 7)}`);
 for (const r of rows) {
-  console.log(`${r.z.padEnd(6)}${pad(r.t.toFixed(2), 13)}${pad(r.o.toFixed(2), 9)}${pad((r.o / r.t).toFixed(2), 8)}${pad((r.ts / 1e6).toFixed(1), 15)}${pad((r.os / 1e6).toFixed(1), 10)}${pad((r.os / r.ts).toFixed(3), 8)}${pad(r.tr.toFixed(0), 12)}${pad(r.or.toFixed(0), 10)}`);
+  console.log(`${r.z.padEnd(6)}${pad(r.t.toFixed(2), 13)}${pad(r.o.toFixed(2), 9)}${pad((r.o / r.t).toFixed(2), 8)}${pad((r.ts / 1e6).toFixed(1), 15)}${pad((r.os / 1e6).toFixed(1), 10)}${pad((r.os / r.ts).toFixed(3), 8)}${pad(r.tr.toFixed(0), 12)}${pad(r.or.toFixed(0), 10)}${pad(r.tc.toFixed(2), 14)}${pad(r.oc.toFixed(2), 12)}${pad((r.oc / r.tc).toFixed(2), 7)}`);
 }
-console.log('targets: time x <= 1.50, size x <= 1.02');
+console.log(`targets: time x <= 1.50, size x <= 1.02 (load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);

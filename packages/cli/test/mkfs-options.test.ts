@@ -240,7 +240,10 @@ describe('mkfs options: -E extended options', () => {
   it('bad -E', () => {
     usageError(['-Ebogus', 'i', 's'], /unknown extended option 'bogus'/);
     usageError(['-Efragdedupe=full', 'i', 's'], /'fragdedupe' \(-E\) is not supported yet/);
-    usageError(['-Efragments=65536', 'i', 's'], /'fragments' \(-E\) takes no value/);
+    usageError(['-zlz4', '-Efragments=6000', 'i', 's'], /invalid pcluster size 6000 for the packed file/);
+    usageError(['-Efragments=64k', 'i', 's'], /invalid pcluster size '64k' for the packed file/);
+    usageError(['-E^fragments=65536', 'i', 's'], /'fragments' \(-E\) takes no value/);
+    usageError(['-Ededupe=1', 'i', 's'], /'dedupe' \(-E\) takes no value/);
     usageError(['-E48bit=1', 'i', 's'], /takes no value/);
     usageError(['-E^nosbcrc', 'i', 's'], /cannot be negated/);
     usageError(['-E^', 'i', 's'], /invalid extended option/);
@@ -334,6 +337,12 @@ describe('mkfs options: compression', () => {
     const a = build(['-zlz4', '-Eall-fragments', 'i', 's']).writerOptions;
     assert.equal(a.allFragments, true);
     assert.equal(a.fragments, true, 'all-fragments implies fragments');
+    assert.equal(a.packedPclusterSize, undefined);
+    assert.equal(build(['-zlz4', '-Efragments=0x10000', 'i', 's']).writerOptions.packedPclusterSize, 65536);
+    assert.equal(build(['-zlz4', '-Eall-fragments=16384', 'i', 's']).writerOptions.packedPclusterSize, 16384);
+    const off = build(['-zlz4', '-Eall-fragments', '-E^all-fragments', 'i', 's']).writerOptions;
+    assert.equal(off.fragments, undefined, '^all-fragments turns fragments off too, as upstream');
+    assert.equal(off.allFragments, undefined);
     assert.equal(build(['-zlz4', '-Eztailpacking,^ztailpacking', 'i', 's']).writerOptions.ztailpacking, undefined);
     usageError(['-zlz4', '-E^legacy-compress', 'i', 's'], /cannot be negated/);
   });

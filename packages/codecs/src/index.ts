@@ -18,7 +18,7 @@ export {
   lz4hcCompressJs,
   type DestSizeResult,
 } from './lz4-encode.js';
-export { loadLz4EncodeWasm, lz4EncodeWasmAvailable, LZ4ENC_WASM_MAX_BYTES } from './lz4-encode-wasm.js';
+export { loadLz4EncodeWasm, lz4EncodeWasmAvailable, lz4PinInput, LZ4ENC_WASM_MAX_BYTES } from './lz4-encode-wasm.js';
 export {
   microLzmaDecompress,
   microLzmaDecompressJs,

@@ -13,6 +13,11 @@
  * reports NEED_MORE as soon as it would look past the window, and the call is
  * retried with a window twice as large. The result is the same as with the
  * whole input; only the copying is saved.
+ *
+ * A caller making many destSize calls over one buffer (mkfs: every pcluster
+ * of a segment) can pin it ({@link lz4PinInput}): it is copied in once, at
+ * the heap base, and calls on that same array then read it in place, with no
+ * copy and no retry. The output window follows it.
  */
 import { LZ4ENC_WASM_BASE64 } from './lz4enc-wasm-binary.js';
 import { ensureWasmMemory, instantiateWasm, instantiateWasmAsync, type WasmMemory } from './wasm-util.js';
@@ -37,6 +42,8 @@ interface Instance {
 }
 
 let instance: Instance | null | undefined;
+/** The pinned input: the caller's array and the length copied (at inst.base). */
+let pinned: { src: Uint8Array; len: number } | null = null;
 /** For tests: when false, the wasm compressors are not used. */
 let enabled = true;
 
@@ -68,6 +75,29 @@ export async function loadLz4EncodeWasm(): Promise<boolean> {
 export function setLz4EncodeWasm(on: boolean): void {
   enabled = on;
   instance = undefined;
+  pinned = null;
+}
+
+/**
+ * Pins `src` (null: unpins): it is copied into the compressor's memory now,
+ * and later calls whose input is this same array read that copy, so `src`
+ * must not change until it is unpinned. Any call on another array unpins
+ * it. Returns whether it is pinned (false without the module or beyond
+ * {@link LZ4ENC_WASM_MAX_BYTES}: calls then copy as usual).
+ */
+export function lz4PinInput(src: Uint8Array | null): boolean {
+  pinned = null;
+  if (!src || !lz4EncodeWasmAvailable() || src.length > LZ4ENC_WASM_MAX_BYTES) return false;
+  const inst = instance!;
+  const need = inst.base + src.length + SLACK;
+  if (need > inst.bytes.length || inst.bytes.length === 0) {
+    if (!ensureWasmMemory(inst.exports.memory, need)) return false;
+    inst.bytes = new Uint8Array(inst.exports.memory.buffer);
+  }
+  inst.bytes.set(src, inst.base);
+  inst.bytes.fill(0, inst.base + src.length, inst.base + src.length + SLACK);
+  pinned = { src, len: src.length };
+  return true;
 }
 
 /**
@@ -90,6 +120,25 @@ export function lz4CompressWasm(
   const inst = instance!;
   const len = srcEnd - srcStart;
   if (len > LZ4ENC_WASM_MAX_BYTES || cap > LZ4ENC_WASM_MAX_BYTES) return undefined;
+  if (pinned && pinned.src === src && pinned.len === src.length) {
+    // in place: the whole rest of the input is there
+    const dstPtr = (inst.base + pinned.len + SLACK + 15) & ~15;
+    const need = dstPtr + cap + SLACK;
+    if (need > inst.bytes.length || inst.bytes.length === 0) {
+      if (!ensureWasmMemory(inst.exports.memory, need)) return undefined;
+      inst.bytes = new Uint8Array(inst.exports.memory.buffer);
+    }
+    const p = inst.base + srcStart;
+    const d = destSize ? 1 : 0;
+    const r =
+      level === 0
+        ? inst.exports.lz4e_fast(p, len, len, dstPtr, cap, d)
+        : inst.exports.lz4e_hc(p, len, len, dstPtr, cap, d, level);
+    if (r <= 0) return { consumed: 0, written: 0 };
+    dst.set(inst.bytes.subarray(dstPtr, dstPtr + r), dstStart);
+    return { consumed: inst.exports.lz4e_consumed() >>> 0, written: r };
+  }
+  pinned = null;
   const dstPtr = inst.base;
   const srcPtr = dstPtr + ((cap + SLACK + 15) & ~15);
   // destSize: start with a window a few times the capacity.

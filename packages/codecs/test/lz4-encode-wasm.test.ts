@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   lz4Compress, lz4CompressBound, lz4CompressDestSize, lz4CompressDestSizeJs, lz4CompressJs, lz4Decompress,
-  lz4EncodeWasmAvailable, lz4hcCompress, lz4hcCompressDestSize, lz4hcCompressDestSizeJs, lz4hcCompressJs,
+  lz4EncodeWasmAvailable, lz4hcCompress, lz4hcCompressDestSize, lz4hcCompressDestSizeJs, lz4hcCompressJs, lz4PinInput,
 } from '../src/index.js';
 import { setLz4EncodeWasm } from '../src/lz4-encode-wasm.js';
 import { random, sample } from './lz4-vectors.js';
@@ -80,6 +80,41 @@ test('lz4enc: results depend on the input only (same bytes on repeated and inter
     once(a.subarray(7), level);
     assert.deepEqual(once(a, level), first);
   }
+});
+
+test('lz4enc: a pinned input gives the same blocks as copied windows, and another input unpins it', () => {
+  const data = mixed();
+  const other = sample(30_000, 5);
+  const run = (pin: boolean, level: number, cap: number) => {
+    const dst = new Uint8Array(cap);
+    const parts: string[] = [];
+    if (pin) assert.equal(lz4PinInput(data), true);
+    try {
+      for (let pos = 0; pos < data.length; ) {
+        const r = level === 0 ? lz4CompressDestSize(data, pos, data.length, dst, cap) : lz4hcCompressDestSize(data, pos, data.length, dst, cap, level);
+        assert.ok(r.consumed > 0 && r.written <= cap);
+        assert.deepEqual(decode(dst.subarray(0, r.written), r.consumed), data.subarray(pos, pos + r.consumed));
+        parts.push(`${r.consumed}:${Buffer.from(dst.subarray(0, r.written)).toString('hex')}`);
+        pos += r.consumed;
+      }
+    } finally {
+      if (pin) lz4PinInput(null);
+    }
+    return parts;
+  };
+  for (const level of [0, 9]) {
+    for (const cap of [4096, 16384]) assert.deepEqual(run(true, level, cap), run(false, level, cap), `level ${level} cap ${cap}`);
+  }
+  // a call on another array drops the pin: later calls on `data` copy again and see its current bytes
+  assert.equal(lz4PinInput(data), true);
+  const dst = new Uint8Array(4096);
+  lz4CompressDestSize(other, 0, other.length, dst, 4096);
+  const saved = data[10]!;
+  data[10] = saved ^ 0xff;
+  const r = lz4CompressDestSize(data, 0, data.length, dst, 4096);
+  assert.equal(decode(dst.subarray(0, r.written), r.consumed)[10], data[10]);
+  data[10] = saved;
+  lz4PinInput(null);
 });
 
 test('lz4enc: without WebAssembly the TypeScript compressors are used', () => {

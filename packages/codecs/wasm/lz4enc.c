@@ -1,8 +1,8 @@
 /*
  * LZ4 block compressors for WebAssembly, part of @erofs/codecs: a fast
  * greedy one (one hash table, LZ4's "acceleration 1" skipping on
- * incompressible data) and an HC one (hash chains with lazy matching, levels
- * 1..12), each in an ordinary mode (fail when the block does not fit) and a
+ * incompressible data) and an HC one (hash chains, levels 1..12, looking
+ * for overlapping longer matches from the end of each match), each in an ordinary mode (fail when the block does not fit) and a
  * destSize mode (fill at most `cap` output bytes with as much input as fits).
  *
  * Written for this project from the LZ4 block format description
@@ -298,7 +298,7 @@ typedef struct {
   u32 attempts;
   u32 nice;
   const u8 *best_ref;
-  u32 best_len;
+  const u8 *best_start;
 } hc_t;
 
 static inline void hc_insert(hc_t *m, const u8 *ip) {
@@ -320,28 +320,50 @@ static inline void hc_insert(hc_t *m, const u8 *ip) {
   if (ip > m->next) m->next = ip;
 }
 
-/* Longest match at ip longer than minlen, ending by mlim; 0 if none. */
-static inline u32 hc_find(hc_t *m, const u8 *ip, const u8 *mlim, u32 minlen) {
-  hc_insert(m, ip);
+/*
+ * Searches the chain of position q for the match that, extended backwards
+ * as far as `lowlimit` (<= q), is longest in total, and longer than `best`;
+ * its end stays within mlim. Returns that length (from m->best_start, with
+ * m->best_ref), or 0 when nothing beats `best`. With lowlimit == q this is
+ * the plain longest match at q.
+ */
+static inline u32 hc_search(hc_t *m, const u8 *q, const u8 *lowlimit, const u8 *mlim, u32 best) {
+  hc_insert(m, q);
   const u8 *src = m->src;
-  u32 e = hc_head[hc_hash(ip)];
+  u32 e = hc_head[hc_hash(q)];
   if (e < m->base) return 0;
   const u8 *ref = src + (e - m->base);
-  const u8 *low = (u32)(ip - src) > MAX_DISTANCE ? ip - MAX_DISTANCE : src;
+  const u8 *low = (u32)(q - src) > MAX_DISTANCE ? q - MAX_DISTANCE : src;
   u32 attempts = m->attempts;
-  u32 best = minlen;
+  u32 back_max = (u32)(q - lowlimit);
+  u32 maxlen = (u32)(mlim - q);
+  if (best >= back_max + maxlen) return 0;
+  /*
+   * A candidate beats `best` only if its forward length exceeds
+   * best - back_max, so it must agree at forward byte k = best - back_max
+   * (k < 4 is covered by the 32-bit test).
+   */
+  u32 k = best > back_max + 3 ? best - back_max : 3;
+  u32 seq = rd32(q);
   const u8 *best_ref = 0;
-  u32 seq = rd32(ip);
-  u32 maxlen = (u32)(mlim - ip);
-  while (ref >= low && ref < ip && attempts-- > 0) {
-    if (best >= maxlen) break;
-    /* A longer match must also agree at the byte that would extend the best. */
-    if (ref[best] == ip[best] && rd32(ref) == seq) {
-      u32 len = MINMATCH + common(ip + MINMATCH, ref + MINMATCH, mlim);
+  const u8 *best_start = 0;
+  while (ref >= low && ref < q && attempts-- > 0) {
+    if (ref[k] == q[k] && rd32(ref) == seq) {
+      u32 len = MINMATCH + common(q + MINMATCH, ref + MINMATCH, mlim);
+      const u8 *s = q;
+      const u8 *r = ref;
+      while (s > lowlimit && r > src && s[-1] == r[-1]) {
+        s--;
+        r--;
+      }
+      len += (u32)(q - s);
       if (len > best) {
         best = len;
-        best_ref = ref;
-        if (len >= m->nice) break;
+        best_ref = r;
+        best_start = s;
+        if (len >= m->nice || best >= back_max + maxlen) break;
+        if (best > back_max + 3) k = best - back_max;
+        if (k >= maxlen) break;
       }
     }
     u32 d = hc_chain[(u32)(ref - src) & 0xffff];
@@ -349,11 +371,33 @@ static inline u32 hc_find(hc_t *m, const u8 *ip, const u8 *mlim, u32 minlen) {
     ref -= d;
   }
   if (!best_ref) return 0;
-  m->best_len = best;
   m->best_ref = best_ref;
+  m->best_start = best_start;
   return best;
 }
 
+/* Longest match length without a length extension byte. */
+#define OPTIMAL_ML (15 + MINMATCH - 1)
+/* N starting fewer than this many bytes after A's end makes P not worth a sequence. */
+#define MIN_GAP 3
+
+/* Emits a match of `ml` at `start` (anchor <= start); 1 when the block must end. */
+static inline int hc_emit(out_t *o, const u8 **anchor, const u8 *start, const u8 *ref, u32 ml) {
+  u32 wrote = emit(o, *anchor, start, (u32)(start - ref), ml);
+  if (wrote == 0) return 1;
+  *anchor = start + wrote;
+  return o->full;
+}
+
+/*
+ * HC compressor, levels 1..12. Levels 1-2 take the longest match found at
+ * each position. Levels 3-12 look for overlapping matches: from the end of
+ * the current match P they search for a match N that reaches further and may
+ * start anywhere inside P (found by extending a match backwards); P is then
+ * cut where N starts. A match before P (A) is kept open too, so that when N
+ * can follow A directly, P is dropped, and when N starts too close to P's
+ * start to leave P a minimum match, A is emitted whole and P dropped.
+ */
 __attribute__((export_name("lz4e_hc")))
 int lz4e_hc(const u8 *src, u32 len, u32 avail, u8 *dst, u32 cap, int dest, int level) {
   out_t o = {dst, dst + cap, dest, 0};
@@ -366,20 +410,20 @@ int lz4e_hc(const u8 *src, u32 len, u32 avail, u8 *dst, u32 cap, int dest, int l
   m.src = src;
   m.next = src;
   m.base = next_base(&hc_base, len, hc_head, 1 << HC_HASH_LOG);
-  u32 lazy;
+  int wide;
   if (level < 1) level = 1;
   if (level > 12) level = 12;
   if (level <= 2) {
     m.attempts = (u32)level;
-    lazy = 0;
+    wide = 0;
     m.nice = 64;
   } else if (level <= 9) {
     m.attempts = 1u << (level - 1);
-    lazy = 1;
+    wide = 1;
     m.nice = 1u << 12;
   } else {
     m.attempts = level == 10 ? 512 : level == 11 ? 1024 : 4096;
-    lazy = 2;
+    wide = 1;
     m.nice = 1u << 16;
   }
   const u8 *mflimit = iend - MFLIMIT;
@@ -387,42 +431,87 @@ int lz4e_hc(const u8 *src, u32 len, u32 avail, u8 *dst, u32 cap, int dest, int l
   const u8 *scanlimit = avail >= len ? mflimit : aend - AVAIL_MARGIN;
   if (scanlimit > mflimit) scanlimit = mflimit;
   const u8 *mlim = matchlimit < aend ? matchlimit : aend;
+  /* A match reaching mlim short of matchlimit might be longer with more input. */
+  const int partial = mlim < matchlimit;
 
   while (ip <= mflimit) {
     if (UNLIKELY(ip > scanlimit)) return NEED_MORE;
-    u32 ml = hc_find(&m, ip, mlim, MINMATCH - 1);
-    if (!ml) {
+    u32 pl = hc_search(&m, ip, ip, mlim, MINMATCH - 1);
+    if (!pl) {
       ip++;
       continue;
     }
-    const u8 *ref = m.best_ref;
-    /* Lazy evaluation: a longer match a little later is worth a literal. */
-    for (u32 step = 1; step <= lazy && ip + step <= mflimit;) {
-      if (UNLIKELY(ip + step > scanlimit)) return NEED_MORE;
-      if (hc_find(&m, ip + step, mlim, ml)) {
-        ip += step;
-        ml = m.best_len;
-        ref = m.best_ref;
-        step = 1;
-      } else {
-        step++;
-      }
-    }
-    if (UNLIKELY(ip + ml >= mlim && mlim < matchlimit)) return NEED_MORE;
+    const u8 *ps = ip;
+    const u8 *pr = m.best_ref;
     /* Extend backwards into the pending literals. */
-    while (ip > anchor && ref > src && ip[-1] == ref[-1]) {
-      ip--;
-      ref--;
-      ml++;
+    while (ps > anchor && pr > src && ps[-1] == pr[-1]) {
+      ps--;
+      pr--;
+      pl++;
     }
-    u32 wrote = emit(&o, anchor, ip, (u32)(ip - ref), ml);
-    if (wrote == 0) {
-      if (!dest) return 0;
-      break;
+    const u8 *as = 0, *ar = 0;
+    u32 al = 0;
+    for (;;) {
+      const u8 *pe = ps + pl;
+      if (UNLIKELY(partial && pe >= mlim)) return NEED_MORE;
+      if (!wide || pe > mflimit) break;
+      const u8 *q = pe - 2;
+      if (UNLIKELY(q > scanlimit)) return NEED_MORE;
+      u32 nl = hc_search(&m, q, ps, mlim, pl);
+      if (!nl) break;
+      const u8 *ns = m.best_start;
+      const u8 *nr = m.best_ref;
+      if (as && ns <= as + al && ns - as >= MINMATCH) {
+        /* A reaches N by itself: P is not needed. */
+      } else {
+        /* A tentative A (P replaced too close to its start) has no other use. */
+        if (as && ps - as < MINMATCH) as = 0;
+        if (as && ns < as + al + MIN_GAP) {
+          /* P would only add a few bytes after A: A whole, literals, N. */
+          if (hc_emit(&o, &anchor, as, ar, al)) goto done;
+          as = 0;
+        } else if (ns - ps >= MINMATCH) {
+          if (as) {
+            /*
+             * A ends where P starts. Match lengths up to OPTIMAL_ML cost no
+             * extension byte, so A may take over the start of P for free.
+             */
+            u32 cut = (u32)(ps - as);
+            if (cut < OPTIMAL_ML && al > cut) {
+              u32 want = al < OPTIMAL_ML ? al : OPTIMAL_ML;
+              u32 room = (u32)(ns - ps) - MINMATCH;
+              u32 c = want - cut;
+              if (c > room) c = room;
+              cut += c;
+              ps += c;
+              pr += c;
+              pl -= c;
+            }
+            if (hc_emit(&o, &anchor, as, ar, cut)) goto done;
+          }
+          as = ps;
+          ar = pr;
+          al = pl;
+        } else if (as) {
+          /* P would be too short: A whole, then literals up to N. */
+          if (hc_emit(&o, &anchor, as, ar, al)) goto done;
+          as = 0;
+        } else {
+          /* N starts too close to P: P stays only as a tentative A. */
+          as = ps;
+          ar = pr;
+          al = pl;
+        }
+      }
+      ps = ns;
+      pr = nr;
+      pl = nl;
     }
-    ip += wrote;
-    anchor = ip;
-    if (o.full) break;
+    if (as && ps - as < MINMATCH) as = 0;
+    if (as && hc_emit(&o, &anchor, as, ar, (u32)(ps - as))) goto done;
+    if (hc_emit(&o, &anchor, ps, pr, pl)) goto done;
+    ip = anchor;
   }
+done:
   return finish(&o, dst, src, anchor, iend, aend);
 }

@@ -33,17 +33,26 @@ const DIGEST = 32;
  * so no ArrayBuffer per file.
  */
 class DigestArena {
-  private arena = new Uint8Array(0);
-  private at = 0;
-  take(): Uint8Array {
+  arena = new Uint8Array(0);
+  at = 0;
+  /** Reserves the next 32 bytes: arena[at - 32, at). */
+  take(): void {
     if (this.at + DIGEST > this.arena.length) {
       this.arena = new Uint8Array(1 << 16);
       this.at = 0;
     }
-    const v = this.arena.subarray(this.at, this.at + DIGEST);
     this.at += DIGEST;
-    return v;
   }
+}
+
+/**
+ * Where a file's digest is (or will be, once the data worker reported it):
+ * bytes [at, at + 32) of `arena`. A pair rather than a view: a Uint8Array
+ * per file would be some 100 bytes of heap each for the whole build.
+ */
+export interface DigestSlot {
+  arena: Uint8Array;
+  at: number;
 }
 
 export interface DataOut {
@@ -59,8 +68,8 @@ export interface DataOut {
   span(at: number, n: number): void;
   /** Bytes src[from, to) (kept aside, not in buf) are the next bytes of the file. */
   tail(src: Uint8Array, from: number, to: number): void;
-  /** The file is complete: its digest (filled by the time drain() returns). */
-  endFile(): Uint8Array;
+  /** The file is complete: where its digest goes (filled by the time drain() returns). */
+  endFile(): DigestSlot;
   /** Whether to flush now though buf is not full (the pieces of many small files pile up). */
   readonly batchFull: boolean;
   /** Hands over the full buffer and switches to a free one (waiting when none is). */
@@ -105,11 +114,12 @@ export class InlineDataOut implements DataOut {
     if (this.hashing && to > from) (this.hash ??= createHash('sha256')).update(src.subarray(from, to));
   }
 
-  endFile(): Uint8Array {
-    const v = this.digests.take();
-    v.set((this.hash ?? createHash('sha256')).digest());
+  endFile(): DigestSlot {
+    const d = this.digests;
+    d.take();
+    d.arena.set((this.hash ?? createHash('sha256')).digest(), d.at - DIGEST);
     this.hash = null;
-    return v;
+    return d;
   }
 
   get batchFull(): boolean {
@@ -206,7 +216,7 @@ const SLOTS = 3;
 /** Hash-op words (3 per piece) one batch may carry before it is sent. */
 const OPS_CAP = 3 * 4096;
 /** Bytes after the data part of each slot for the tails of the files hashed with it. */
-const TAILS_CAP = 512 << 10;
+const TAILS_CAP = 256 << 10;
 
 interface Slot {
   /** The data part (what is written). */
@@ -345,14 +355,16 @@ export class WorkerDataOut implements DataOut {
     this.ops = o;
   }
 
-  endFile(): Uint8Array {
-    const v = this.arena.take();
+  endFile(): DigestSlot {
+    const a = this.arena;
+    a.take();
+    const v = a.arena.subarray(a.at - DIGEST, a.at);
     if (this.nops + 3 > this.ops.length) this.growOps();
     this.ops[this.nops++] = 2;
     this.ops[this.nops++] = 0;
     this.ops[this.nops++] = 0;
     this.batchDigests.push(v);
-    return v;
+    return a;
   }
 
   get batchFull(): boolean {

@@ -37,6 +37,8 @@ import {
 } from './compress/indexes.js';
 import { CompressionPlan, type FileCompression } from './compress/plan.js';
 import { CompressPool } from './compress/pool.js';
+import { PclusterDedupe } from './compress/dedupe.js';
+import { PackedFile } from './compress/fragments.js';
 import type { SegmentResult } from './compress/segment.js';
 import { chooseEpoch } from './epoch.js';
 import type { BuildSummary, ProgressFn, WriterOptions } from './options.js';
@@ -52,7 +54,7 @@ export const FINGERPRINT_SIZE = FINGERPRINT_PREFIX.length + 32;
 const U32_MAX = 0xffffffff;
 const READ_BUF = 1 << 20;
 /** Size of each of the two output buffers of the data area (host files are read straight into them). */
-const DATA_BUF = 2 << 20;
+const DATA_BUF = 1 << 20;
 /** Data of host files from which a thread is started to hash (and write) the data area (see openDataOut). */
 const DATA_WORKER_MIN = 16 << 20;
 
@@ -90,6 +92,12 @@ export type WrittenData =
       /** The tail pcluster stored inline after the indexes (ztailpacking), or null. */
       idata: Uint8Array | null;
       digest: Uint8Array | null;
+      /** -E fragments: offset of the file's tail (its last extent) in the packed inode; absent or -1: none. */
+      fragmentOff?: number;
+      /** With fragmentOff: bytes there; the file size means the whole file (no lcluster indexes). */
+      fragmentLen?: number;
+      /** -E dedupe: a pcluster is shared, so blkaddrs are not contiguous (full indexes). */
+      reused?: boolean;
     }
   | {
       layout: 'chunked';
@@ -112,7 +120,42 @@ export interface WrittenHandle {
 /** Source bytes of a file: any async iterable of byte chunks. */
 export type ByteStream = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-type Dirent = { name: Uint8Array; ino: Ino | null /* null = parent/self resolved later */; kind: 'self' | 'parent' | 'child' };
+/**
+ * A directory's entries, sorted by name, as two parallel arrays (a directory
+ * entry object each would be some 60k more objects on a large tree): the
+ * inode of each name, or null for '.' and '..' (told apart by their name).
+ */
+interface Dirents {
+  names: Uint8Array[];
+  inos: Array<Ino | null>;
+}
+
+/**
+ * The 'flat' WrittenData of a copied host file (the most numerous kind: one
+ * per file of a directory source), its digest kept as an offset into the
+ * data output's digest arena and made into a view only when read.
+ */
+class FlatData {
+  readonly layout = 'flat' as const;
+  constructor(
+    public size: number,
+    public startBlk: number,
+    public blocks: number,
+    public tailOff: number,
+    public tailLen: number,
+    private arena: Uint8Array | null,
+    private at: number,
+  ) {}
+
+  get digest(): Uint8Array | null {
+    return this.arena ? this.arena.subarray(this.at, this.at + 32) : null;
+  }
+
+  set digest(v: Uint8Array | null) {
+    this.arena = v;
+    this.at = 0;
+  }
+}
 
 /** No xattrs: shared by every inode without any (never modified). */
 const NO_ITEMS: XattrItem[] = [];
@@ -121,7 +164,7 @@ const NO_ITEMS: XattrItem[] = [];
 class Ino {
   nlink = 0;
   /** Sorted entries of a directory (with '.' and '..' unless omitted). */
-  dirents: Dirent[] | undefined = undefined;
+  dirents: Dirents | undefined = undefined;
   /** Stored xattrs (the fingerprint excluded: it comes from data.digest). */
   xattrs: XattrItem[] = NO_ITEMS;
   /** Bytes of the xattr body (0: none). */
@@ -167,6 +210,10 @@ class Ino {
 /** Stream files kept in memory (for the uncompressed fallback) up to this size. */
 const KEEP_FOR_FALLBACK = 4 << 20;
 
+/** Stands for a segment already handed to the committer. */
+const TAKEN: Promise<SegmentResult> = Promise.reject(new ErofsError('EINVAL', 'internal: compressed segment taken twice'));
+TAKEN.catch(() => undefined);
+
 /** Segments of one file on their way through the compression pool, in order. */
 class ZJob {
   readonly segs: Array<Promise<SegmentResult>> = [];
@@ -198,10 +245,18 @@ class ZJob {
     this.waiters = [];
     for (const f of w) f();
   }
-  /** Segment k, or null when the file has no more. */
+  /**
+   * Segment k, or null when the file has no more. Each segment is handed
+   * out once: the job forgets it (jobs stay referenced until the last file
+   * is written; their compressed bytes must not).
+   */
   async next(k: number): Promise<SegmentResult | null> {
     while (k >= this.segs.length && !this.finished) await new Promise<void>((r) => this.waiters.push(r));
-    if (k < this.segs.length) return this.segs[k]!;
+    if (k < this.segs.length) {
+      const p = this.segs[k]!;
+      this.segs[k] = TAKEN;
+      return p;
+    }
     if (this.failure !== undefined) throw this.failure;
     return null;
   }
@@ -476,6 +531,12 @@ export class ImageWriter {
   private fpTemplate: XattrItem | undefined;
   /** The host-file data area while files are copied (its worker is stopped by abort). */
   private dataOut: DataOut | undefined;
+  /** -E fragments: the packed inode's content so far; then its data and inode. */
+  private packed: PackedFile | undefined;
+  private packedData: WrittenData | undefined;
+  private packedIno: Ino | undefined;
+  /** -E dedupe: pclusters written so far. */
+  private zDedupe: PclusterDedupe | undefined;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -545,6 +606,7 @@ export class ImageWriter {
     await this.dataOut?.close();
     this.dataOut = undefined;
     this.closeTails();
+    this.packed?.close();
     await this.fh.close().catch(() => undefined);
     await rm(this.tmp, { force: true }).catch(() => undefined);
     const blob = this.chunkStore?.blob;
@@ -588,8 +650,8 @@ export class ImageWriter {
   /** The compression of a file of `size` bytes at image path `imagePath`, or null to store it plainly. */
   private compressionFor(imagePath: string, size: number): FileCompression | null {
     if (!this.plan.enabled || size === 0) return null;
-    // one block or less never saves anything unless it may be inlined
-    if (size <= this.blksz && !this.plan.ztailpacking) return null;
+    // one block or less never saves anything unless it may be inlined or packed
+    if (size <= this.blksz && !this.plan.ztailpacking && !this.plan.fragments) return null;
     return this.plan.forFile(imagePath.replace(/^\/+/, ''));
   }
 
@@ -605,7 +667,7 @@ export class ImageWriter {
     const hash = this.opts.ishareKey !== undefined && size > 0 ? createHash('sha256') : null;
     const params = (last: boolean) => ({
       blkszbits: this.opts.blkszbits, pclusterSize: fc.pclusterSize, maxExtent: fc.maxExtent,
-      mayInline: last && this.plan.ztailpacking, interlaced: false,
+      mayInline: last && this.plan.ztailpacking, interlaced: false, mayPack: last && fc.fragments,
     });
     let fd = -1;
     let held = 0;
@@ -620,7 +682,7 @@ export class ImageWriter {
         const n = Math.min(fc.segmentBytes, size - off);
         await budget.acquire(n);
         held = n;
-        const b = new Uint8Array(n);
+        const b = pool.buffer(n);
         let got = 0;
         while (got < n) {
           let r: number;
@@ -669,12 +731,12 @@ export class ImageWriter {
     let done = 0;
     const params = (last: boolean) => ({
       blkszbits: this.opts.blkszbits, pclusterSize: fc.pclusterSize, maxExtent: fc.maxExtent,
-      mayInline: last && this.plan.ztailpacking, interlaced: false,
+      mayInline: last && this.plan.ztailpacking, interlaced: false, mayPack: last && fc.fragments,
     });
     const start = async (): Promise<void> => {
       const n = Math.min(seg, size - off);
       await budget.acquire(n);
-      buf = new Uint8Array(n);
+      buf = pool.buffer(n);
       fill = 0;
     };
     const submit = (): void => {
@@ -721,6 +783,9 @@ export class ImageWriter {
    * decides as mkfs.erofs does: when pclusters + inline data + full-size
    * indexes do not beat the file size, the file is stored uncompressed
    * instead (re-read through `again`, or from the bytes kept in memory).
+   * A file with a fragment (-E fragments) stays compressed, as with
+   * mkfs.erofs. With -E dedupe, pclusters already in the image are not
+   * written again (see dedupe.ts).
    */
   private async commit(job: ZJob, size: number, path: string, fc: FileCompression, again: (() => ByteStream) | null,
     xattrs: ReadonlyMap<string, Uint8Array> | undefined): Promise<WrittenData> {
@@ -728,6 +793,9 @@ export class ImageWriter {
     const startBlk = this.nextBlk;
     const extents: FileExtent[] = [];
     let idata: Uint8Array | null = null;
+    let frag: Uint8Array | null = null;
+    let reused = false;
+    const dd = fc.dedupe ? (this.zDedupe ??= new PclusterDedupe()) : undefined;
     for (let k = 0; ; k++) {
       let r: SegmentResult | null;
       try {
@@ -737,24 +805,165 @@ export class ImageWriter {
       }
       if (!r) break;
       const base = this.nextBlk;
-      if (r.data.length > 0) await this.writeBlocks(r.data, base);
-      this.nextBlk += r.data.length / bs;
-      for (const e of r.extents) extents.push({ length: e.length, plen: e.plen, raw: e.raw, pblk: base + e.blk });
+      let nblk = r.data.length / bs;
+      let pblkOf = (e: SegmentResult['extents'][number]): number => base + e.blk;
+      if (dd) {
+        const at = this.zReusePclusters(r, base, fc.algorithmId, dd);
+        nblk = at.blocks;
+        pblkOf = at.pblkOf;
+        reused ||= at.reused;
+      }
+      if (nblk > 0) await this.writeBlocks(r.data.subarray(0, nblk * bs), base);
+      this.nextBlk += nblk;
+      for (const e of r.extents) {
+        const x: FileExtent = { length: e.length, plen: e.plen, raw: e.raw, pblk: pblkOf(e) };
+        if (e.frag) x.frag = true;
+        extents.push(x);
+      }
       if (r.idata) idata = r.idata;
+      if (r.frag) frag = r.frag;
     }
     const blocks = this.nextBlk - startBlk;
     const nidx = Math.ceil(size / bs);
-    if (blocks * bs + (idata?.length ?? 0) + fullIndexSize(nidx) >= size) {
+    if (!frag && blocks * bs + (idata?.length ?? 0) + fullIndexSize(nidx) >= size) {
       const src = again ? again() : job.keep;
       if (src) {
+        dd?.dropFile();
         this.nextBlk = startBlk;
         return this.writeFlat(src, size, path, this.inlineRoom(size, xattrs, path));
       }
     }
-    return {
+    dd?.commitFile();
+    const data: WrittenData = {
       layout: 'compressed', size, startBlk: blocks > 0 ? startBlk : -1, blocks, extents, algorithmId: fc.algorithmId,
       idata, digest: job.digest,
     };
+    if (reused) data.reused = true;
+    if (frag) {
+      const off = this.packedFile().add(frag);
+      data.fragmentOff = off;
+      data.fragmentLen = frag.length;
+      if (frag.length === size) {
+        data.extents = []; // all of it is the fragment: no lcluster indexes
+      } else {
+        // full indexes keep the offset's upper 32 bits in the fragment's blkaddr
+        extents[extents.length - 1]!.pblk = Math.floor(off / 0x100000000);
+      }
+    }
+    return data;
+  }
+
+  /**
+   * -E dedupe over one segment's pclusters, in order: one identical to a
+   * pcluster already written is not written again (the extent points at
+   * that one); the others are moved down over the gaps, so `r.data` then
+   * holds `blocks` blocks to write at `base`.
+   */
+  private zReusePclusters(r: SegmentResult, base: number, algorithmId: number, dd: PclusterDedupe):
+    { blocks: number; pblkOf: (e: SegmentResult['extents'][number]) => number; reused: boolean } {
+    const bs = this.blksz;
+    const at = new Map<SegmentResult['extents'][number], number>();
+    let w = 0; // blocks kept so far
+    let reused = false;
+    for (const e of r.extents) {
+      if (e.inline || e.frag || e.plen === 0) continue;
+      const n = e.plen / bs;
+      const from = e.blk * bs;
+      const key = dd.key(r.data.subarray(from, from + e.plen), e.length, e.raw, algorithmId);
+      const hit = dd.find(key, n);
+      if (hit !== undefined) {
+        at.set(e, hit);
+        reused = true;
+        continue;
+      }
+      if (w !== e.blk) r.data.copyWithin(w * bs, from, from + e.plen);
+      at.set(e, base + w);
+      dd.add(key, base + w);
+      w += n;
+    }
+    // an inline or fragment extent's blkaddr: the block after the data, as without dedupe
+    return { blocks: w, pblkOf: (e) => at.get(e) ?? base + w, reused };
+  }
+
+  /** The packed inode's content (-E fragments), created on first use. */
+  private packedFile(): PackedFile {
+    this.packed ??= new PackedFile(this.outPath);
+    return this.packed;
+  }
+
+  /**
+   * -E all-fragments: the whole file goes to the packed inode (an identical
+   * earlier file's bytes are shared); its fingerprint is computed on the way.
+   */
+  private async packWholeFile(stream: ByteStream, size: number, path: string, fc: FileCompression): Promise<WrittenData> {
+    const pf = this.packedFile();
+    const mark = pf.size;
+    const hash = createHash('sha256');
+    let done = 0;
+    for await (const chunk of stream) {
+      if (chunk.length === 0) continue;
+      if (done + chunk.length > size) throw changed(path, size, 'grew');
+      hash.update(chunk);
+      pf.append(chunk);
+      done += chunk.length;
+    }
+    if (done !== size) throw changed(path, size, 'shrank');
+    const digest = new Uint8Array(hash.digest());
+    const off = pf.commitAppended(mark, digest);
+    return {
+      layout: 'compressed', size, startBlk: -1, blocks: 0, extents: [], algorithmId: fc.algorithmId, idata: null,
+      digest: this.opts.ishareKey !== undefined ? digest : null, fragmentOff: off, fragmentLen: size,
+    };
+  }
+
+  /**
+   * Compresses the packed inode's content (after every file: its size is
+   * final) like a file of its own, without fragments or dedupe, at the end
+   * of the data area. It carries no fingerprint.
+   */
+  private async writePackedInode(): Promise<void> {
+    const pf = this.packed;
+    if (!pf || pf.size === 0 || this.packedData) return;
+    const fc = this.plan.forPacked();
+    const size = pf.size;
+    const data = await this.writeCompressed(pf.read(), size, 'the packed inode', fc, () => pf.read(), undefined);
+    data.digest = null;
+    this.packedData = data;
+    pf.close();
+  }
+
+  /**
+   * The packed inode as an inode of its own (no name, no xattrs), numbered
+   * after every other; called by finishInner once the epoch is chosen.
+   */
+  private addPackedIno(inos: Ino[]): void {
+    const d = this.packedData;
+    if (!d) return;
+    const node: InodeNode = {
+      type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: this.opts.buildTime, xattrs: new Map(), size: d.size,
+    };
+    const ino = new Ino(node, null, null);
+    ino.nlink = 1;
+    ino.size = small(d.size);
+    ino.data = d;
+    inos.push(ino);
+    this.packedIno = ino;
+  }
+
+  /** Superblock fields of fragments and dedupe: packed_nid, INCOMPAT_FRAGMENTS (also DEDUPE's bit). */
+  private zSuperblock(sb: ReturnType<typeof emptySuperblock>): void {
+    if (this.packedIno) sb.packedNid = BigInt(this.packedIno.nid);
+    if (this.packedIno || (this.zDedupe?.hits ?? 0) > 0) sb.featureIncompat |= FeatureIncompat.FRAGMENTS;
+  }
+
+  /** Data layout of a compressed file: compact indexes where they can express it. */
+  private zDatalayout(d: Extract<WrittenData, { layout: 'compressed' }>): number {
+    if (d.reused) return DataLayout.COMPRESSED_FULL; // blkaddrs not in file order
+    if (d.fragmentOff !== undefined && d.fragmentOff >= 0) {
+      // whole-file fragments have only the map header; a 32-bit h_fragmentoff needs full indexes beyond 4 GiB
+      if (d.fragmentLen === d.size || d.fragmentOff > U32_MAX) return DataLayout.COMPRESSED_FULL;
+    }
+    return this.compactOk() ? DataLayout.COMPRESSED_COMPACT : DataLayout.COMPRESSED_FULL;
   }
 
   private check(): void {
@@ -841,6 +1050,7 @@ export class ImageWriter {
   /** One file through the compression pool (no read-ahead across files). */
   private async writeCompressed(stream: ByteStream, size: number, path: string, fc: FileCompression,
     again: (() => ByteStream) | null, xattrs: ReadonlyMap<string, Uint8Array> | undefined): Promise<WrittenData> {
+    if (fc.allFragments) return this.packWholeFile(stream, size, path, fc);
     const job = new ZJob();
     if (!again && size <= KEEP_FOR_FALLBACK) job.keep = [];
     const [, data] = await Promise.all([this.produce(job, stream, size, path, fc), this.commit(job, size, path, fc, again, xattrs)]);
@@ -1039,11 +1249,18 @@ export class ImageWriter {
       out.used += pad;
     }
     this.nextBlk += blocks;
-    const tailLen = size - fullBytes;
+    const tailLen = small(size - fullBytes);
     const tailOff = tailLen > 0 ? this.keepTail(tail.subarray(0, tailLen)) : -1;
-    const digest = out.hashing ? out.endFile() : null;
+    let arena: Uint8Array | null = null;
+    let at = 0;
+    if (out.hashing) {
+      // the slot object is the DataOut's, reused: copy its two fields now
+      const slot = out.endFile();
+      arena = slot.arena;
+      at = slot.at - 32;
+    }
     if (out.batchFull) await out.flush();
-    return { layout: 'flat', size, startBlk, blocks, tailOff, tailLen, digest };
+    return new FlatData(size, startBlk, blocks, tailOff, tailLen, arena, at);
   }
 
   /**
@@ -1094,6 +1311,16 @@ export class ImageWriter {
    * order, so the image does not depend on which worker finished first.
    */
   private async writeFilesCompressed(files: Ino[], tolerance: number, after: (ino: Ino) => void): Promise<void> {
+    try {
+      await this.writeFilesCompressedInner(files, tolerance, after);
+      // -E fragments: the packed inode, once every tail is in it
+      await this.writePackedInode();
+    } finally {
+      this.packed?.close();
+    }
+  }
+
+  private async writeFilesCompressedInner(files: Ino[], tolerance: number, after: (ino: Ino) => void): Promise<void> {
     const jobs: Array<{ job: ZJob; fc: FileCompression } | null> = files.map((ino) => {
       const d = ino.node.data;
       if (d?.kind === 'written' || !d) return null;
@@ -1103,7 +1330,7 @@ export class ImageWriter {
     const producer = (async () => {
       for (let i = 0; i < files.length; i++) {
         const j = jobs[i];
-        if (!j) continue;
+        if (!j || j.fc.allFragments) continue; // whole files go to the packed inode as they are
         const ino = files[i]!;
         const d = ino.node.data!;
         if (d.kind === 'path') await this.produceHostFile(j.job, d.path, ino.node.size ?? 0, j.fc);
@@ -1123,6 +1350,9 @@ export class ImageWriter {
           const h = d.handle as WrittenHandle;
           if (!h || h.writer !== this) throw new ErofsError('EINVAL', 'file data written by another image writer', ino.path);
           ino.data = h.data;
+        } else if (j?.fc.allFragments) {
+          const where = d?.kind === 'path' ? d.path : ino.path;
+          ino.data = await this.packWholeFile(this.sourceOf(ino.node, ino.path), ino.node.size ?? 0, where, j.fc);
         } else if (j) {
           const where = d?.kind === 'path' ? d.path : ino.path;
           ino.data = await this.commit(j.job, ino.node.size ?? 0, where, j.fc, () => this.sourceOf(ino.node, ino.path), xattrs);
@@ -1197,7 +1427,7 @@ export class ImageWriter {
           this.progress({ filesDone, filesTotal: files.length, bytesDone, bytesTotal, path: ino.path });
         }
       }
-      ino.size = ino.data.size;
+      ino.size = small(ino.data.size);
     };
     if (this.plan.enabled) {
       await this.writeFilesCompressed(files, tolerance, after);
@@ -1240,7 +1470,7 @@ export class ImageWriter {
 
     // directory and symlink contents (sizes now; nids later)
     for (const ino of inos) {
-      if (ino.node.type === 'dir') ino.size = dirSize(ino.dirents!.map((e) => e.name.length), bs);
+      if (ino.node.type === 'dir') ino.size = dirSize(ino.dirents!.names.map((n) => n.length), bs);
       else if (ino.node.type === 'symlink') {
         ino.content = ino.node.target ?? new Uint8Array(0);
         ino.size = ino.content.length;
@@ -1250,6 +1480,7 @@ export class ImageWriter {
 
     const { epoch, fixedNsec } = chooseEpoch(inos.map((i) => i.node.mtime));
     const is48 = o.is48bit || o.dotOmitted;
+    this.addPackedIno(inos); // -E fragments
 
     // inode form and data layout; late blocks allocated in inode order
     let lateBlk = this.nextBlk;
@@ -1264,7 +1495,7 @@ export class ImageWriter {
         if (d.layout === 'chunked') {
           ino.datalayout = DataLayout.CHUNK_BASED;
         } else if (d.layout === 'compressed') {
-          ino.datalayout = this.compactOk() ? DataLayout.COMPRESSED_COMPACT : DataLayout.COMPRESSED_FULL;
+          ino.datalayout = this.zDatalayout(d);
         } else if (d.tailLen > 0) {
           if (d.tailLen <= room) {
             ino.datalayout = DataLayout.FLAT_INLINE;
@@ -1328,9 +1559,9 @@ export class ImageWriter {
         const n = zd.idata.length;
         while (((pos + tr.size - n) % bs) + n > bs) pos += 1 << EROFS_ISLOTBITS;
       }
-      ino.pos = pos;
-      ino.recSize = tr.size;
-      ino.idxOff = tr.idxOff;
+      ino.pos = small(pos);
+      ino.recSize = small(tr.size);
+      ino.idxOff = small(tr.idxOff);
       ino.nid = small(pos / (1 << EROFS_ISLOTBITS));
       pos += Math.ceil(tr.size / 32) * 32;
     }
@@ -1359,9 +1590,10 @@ export class ImageWriter {
       const t = ino.node.type;
       if (t !== 'dir' && t !== 'symlink') continue;
       if (t === 'dir') {
-        const entries: DirEntryOut[] = ino.dirents!.map((e) => {
-          const target = e.kind === 'self' ? ino : e.kind === 'parent' ? (ino.parent ?? ino) : e.ino!;
-          return { name: e.name, nid: BigInt(target.nid), fileType: fileType(target.node.type) };
+        const { names, inos: targets } = ino.dirents!;
+        const entries: DirEntryOut[] = names.map((name, i) => {
+          const target = targets[i] ?? (name === DOT ? ino : (ino.parent ?? ino));
+          return { name, nid: BigInt(target.nid), fileType: fileType(target.node.type) };
         });
         ino.content = encodeDir(entries, bs, ino.size);
       }
@@ -1442,6 +1674,7 @@ export class ImageWriter {
       | (is48 ? FeatureIncompat['48BIT'] : 0)
       | this.plan.incompat(anyInlineZ);
     sb.u1 = this.plan.u1();
+    this.zSuperblock(sb);
     const rootNid = BigInt(rootIno.nid);
     if (rootNid > 0xffffn || totalBlocks > U32_MAX) {
       sb.rootnid2b = Math.floor(totalBlocks / 0x100000000);
@@ -1562,6 +1795,9 @@ export class ImageWriter {
 
   /** Bytes from the map header start to the end of the indexes. */
   private zIndexBytes(ino: Ino, mh: number): number {
+    const d = ino.data;
+    // a whole-file fragment: the map header alone (in the 16 bytes full indexes start after)
+    if (d?.layout === 'compressed' && d.fragmentLen === d.size && (d.fragmentOff ?? -1) >= 0) return fullIndexSize(0);
     const n = Math.ceil(ino.size / this.blksz);
     if (ino.datalayout === DataLayout.COMPRESSED_COMPACT) return MAP_HEADER_SIZE + compactIndexSize(n, mh + MAP_HEADER_SIZE, true);
     return fullIndexSize(n);
@@ -1570,13 +1806,24 @@ export class ImageWriter {
   /** Map header, lcluster indexes and the inline pcluster of a compressed inode. */
   private encodeZIndexes(ino: Ino, d: Extract<WrittenData, { layout: 'compressed' }>, rec: Uint8Array): void {
     const mh = ino.idxOff;
+    const fragOff = d.fragmentOff ?? -1;
+    if (fragOff >= 0 && d.fragmentLen === d.size) {
+      // the whole file in the packed inode: the 64-bit header is its offset there, bit 63 set
+      if (ino.datalayout !== DataLayout.COMPRESSED_FULL) throw new ErofsError('EIO', 'internal: whole-file fragment needs full indexes', ino.path);
+      put32(rec, mh, fragOff >>> 0);
+      put32(rec, mh + 4, (Math.floor(fragOff / 0x100000000) | 0x80000000) >>> 0);
+      return;
+    }
     const big = this.plan.bigPcluster;
     const compact = ino.datalayout === DataLayout.COMPRESSED_COMPACT;
     let advise = 0;
     if (compact && this.opts.blkszbits === 12) advise |= ZAdvise.COMPACTED_2B;
     if (big) advise |= ZAdvise.BIG_PCLUSTER_1 | (compact ? ZAdvise.BIG_PCLUSTER_2 : 0);
     if (d.idata) advise |= ZAdvise.INLINE_PCLUSTER;
-    encodeMapHeader({ word0: (d.idata?.length ?? 0) << 16, advise, algorithmtype: d.algorithmId, clusterbits: 0 }, rec, mh);
+    if (fragOff >= 0) advise |= ZAdvise.FRAGMENT_PCLUSTER;
+    // word0: h_fragmentoff (its low 32 bits) with a fragment, else h_idata_size in the high half
+    const word0 = fragOff >= 0 ? fragOff >>> 0 : (d.idata?.length ?? 0) << 16;
+    encodeMapHeader({ word0, advise, algorithmtype: d.algorithmId, clusterbits: 0 }, rec, mh);
     const idx = buildIndexes(d.extents, this.opts.blkszbits, big);
     const n = Math.ceil(ino.size / this.blksz);
     if (idx.length !== n) throw new ErofsError('EIO', `internal: ${idx.length} lcluster indexes for ${n} lclusters`, ino.path);
@@ -1660,9 +1907,9 @@ function collectInodes(root: InodeNode, dotOmitted: boolean): Ino[] {
   const byName = (a: { name: Uint8Array }, b: { name: Uint8Array }): number => compareNames(a.name, b.name);
   const visitDir = (dir: Ino): void => {
     const children = [...(dir.node.entries ?? new Map<string, { name: Uint8Array; node: InodeNode }>()).values()].sort(byName);
-    const dirents: Dirent[] = [];
-    if (!dotOmitted) dirents.push({ name: DOT, ino: null, kind: 'self' });
-    dirents.push({ name: DOTDOT, ino: null, kind: 'parent' });
+    const dirents: Array<{ name: Uint8Array; ino: Ino | null }> = [];
+    if (!dotOmitted) dirents.push({ name: DOT, ino: null });
+    dirents.push({ name: DOTDOT, ino: null });
     let subdirs = 0;
     const toVisit: Ino[] = [];
     for (const { name, node } of children) {
@@ -1685,10 +1932,10 @@ function collectInodes(root: InodeNode, dotOmitted: boolean): Ino[] {
       }
       if (node.type === 'dir') subdirs++;
       else ino.nlink++;
-      dirents.push({ name, ino, kind: 'child' });
+      dirents.push({ name, ino });
     }
     dirents.sort(byName);
-    dir.dirents = dirents;
+    dir.dirents = { names: dirents.map((d) => d.name), inos: dirents.map((d) => d.ino) };
     dir.nlink = 2 + subdirs;
     for (const c of toVisit) visitDir(c);
   };

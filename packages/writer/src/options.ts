@@ -73,11 +73,22 @@ export interface WriterOptions {
   compressHints?: CompressHint[];
   /** `-E ztailpacking`: a file's last pcluster, when under one block, goes inline after its indexes. */
   ztailpacking?: boolean;
-  /** `-E fragments` (not implemented yet: rejected). */
+  /**
+   * `-E fragments`: the tail of each compressed file (what is left once it
+   * fits in one pcluster) goes, uncompressed, into the packed inode, which
+   * is compressed as a whole (superblock packed_nid, INCOMPAT_FRAGMENTS);
+   * identical fragments are stored once. See compress/fragments.ts.
+   */
   fragments?: boolean;
-  /** `-E all-fragments` (not implemented yet: rejected). */
+  /** `-E fragments=SIZE`: physical cluster size of the packed inode (default: pclusterSize). */
+  packedPclusterSize?: number;
+  /** `-E all-fragments`: whole compressed files go into the packed inode (implies fragments). */
   allFragments?: boolean;
-  /** `-E dedupe` (not implemented yet: rejected). */
+  /**
+   * `-E dedupe`: an extent whose pcluster is identical to one already written
+   * (same bytes, length and algorithm) points at it instead of storing its
+   * own; such files get full lcluster indexes. See compress/dedupe.ts.
+   */
   dedupe?: boolean;
   /** `-E legacy-compress`: COMPRESSED_FULL lcluster indexes only. */
   legacyCompress?: boolean;

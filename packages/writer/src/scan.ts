@@ -110,12 +110,32 @@ function lstatOf(path: Buffer, bigint: boolean): Stats | BigIntStats {
   }
 }
 
-function joinPath(dir: Buffer, name: Buffer): Buffer {
+function joinPath(dir: Buffer, name: Uint8Array): Buffer {
   const p = Buffer.allocUnsafe(dir.length + 1 + name.length);
   dir.copy(p, 0);
   p[dir.length] = SLASH;
-  name.copy(p, dir.length + 1);
+  p.set(name, dir.length + 1);
   return p;
+}
+
+/** A copy in a buffer of its own (Buffer.alloc never takes from the pool). */
+function unpooled(b: Buffer): Buffer {
+  const c = Buffer.alloc(b.length);
+  c.set(b);
+  return c;
+}
+
+/**
+ * `{kind: 'path'}` file data whose path string is made when asked: a tree of
+ * some 50k files would otherwise hold as many full path strings from the
+ * scan until the image is written (several MB of a peak of ~150).
+ */
+class HostPath {
+  readonly kind = 'path' as const;
+  constructor(private readonly dir: Buffer, private readonly name: Uint8Array) {}
+  get path(): string {
+    return joinPath(this.dir, this.name).toString();
+  }
 }
 
 /**
@@ -170,7 +190,7 @@ export async function scanDirectory(root: string, opts: ScanOptions = {}): Promi
     return mtime;
   };
 
-  const makeNode = (path: Buffer, st: Stats | BigIntStats): InodeNode => {
+  const makeNode = (path: Buffer, st: Stats | BigIntStats, dirPath?: Buffer, name?: Uint8Array): InodeNode => {
     const type = typeOf(st);
     if (!type) throw new ErofsError('EOPNOTSUPP', 'unsupported file type', path.toString());
     const mode = Number(st.mode) & 0o7777;
@@ -182,7 +202,7 @@ export async function scanDirectory(root: string, opts: ScanOptions = {}): Promi
     if (type === 'file') {
       const n = Number(st.size);
       const size = n <= 0x3fffffff ? n | 0 : n; // a small integer where it fits (no boxed double per node)
-      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, size, data: { kind: 'path', path: path.toString() } };
+      node = { type, mode, uid, gid, mtime, xattrs: NO_XATTRS, size, data: dirPath && name ? new HostPath(dirPath, name) : { kind: 'path', path: path.toString() } };
     } else if (type === 'symlink') {
       let target: Uint8Array;
       try {
@@ -232,21 +252,23 @@ export async function scanDirectory(root: string, opts: ScanOptions = {}): Promi
         childRel = rel ? `${rel}/${dec.decode(name)}` : dec.decode(name);
         if (excluded(childRel)) continue;
       }
+      const nameBytes = packed.subarray(at, at + name.length);
+      nameBytes.set(name);
+      at += name.length;
       const st = lstatOf(path, bigint);
       let node: InodeNode | undefined;
       if (!st.isDirectory() && Number(st.nlink) > 1) {
         const ids = typeof st.ino === 'bigint' ? st : lstatOf(path, true);
         const key = `${ids.dev}:${ids.ino}`;
         node = byIno.get(key);
-        if (!node) byIno.set(key, (node = makeNode(path, st)));
+        if (!node) byIno.set(key, (node = makeNode(path, st, dirPath, nameBytes)));
       } else {
-        node = makeNode(path, st);
+        node = makeNode(path, st, dirPath, nameBytes);
       }
-      const nameBytes = packed.subarray(at, at + name.length);
-      nameBytes.set(name);
-      at += name.length;
       entries.set(nameKey(nameBytes), { name: nameBytes, node });
-      if (node.type === 'dir') subdirs.push({ path, rel: childRel, node });
+      // a directory's path lives as long as its files' HostPaths: its own exact-size
+      // buffer (a pooled one would pin the whole 8 KiB pool slab it came from)
+      if (node.type === 'dir') subdirs.push({ path: unpooled(path), rel: childRel, node });
       if (xattrReader && ++sinceYield >= YIELD_EVERY) {
         // let the helper's pipe drain while we walk on
         sinceYield = 0;

@@ -411,6 +411,10 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
     }
   }
 
+  if (ext.dedupe && compression === undefined && chunkSize === undefined && !(input && input.source.mode === 'i')) {
+    // as mkfs.erofs: without compression, -E dedupe means chunk-based data deduplication, one block a chunk
+    chunkSize = blockSize;
+  }
   if (chunkSize !== undefined && chunkSize < blockSize) {
     throw new UsageError(`--chunksize=${chunkSize} is smaller than the block size ${blockSize}`);
   }
@@ -480,6 +484,12 @@ export function parseMkfsArgs(argv: readonly string[], ctx: ParseContext = {}): 
     if (ext.ztailpacking) writerOptions.ztailpacking = true;
     if (ext.fragments) writerOptions.fragments = true;
     if (ext.allFragments) writerOptions.allFragments = true;
+    if (ext.fragments && ext.packedPclusterSize !== undefined) {
+      if (ext.packedPclusterSize < blockSize || ext.packedPclusterSize % blockSize !== 0) {
+        throw new UsageError(`invalid pcluster size ${ext.packedPclusterSize} for the packed file (a multiple of the block size ${blockSize})`);
+      }
+      writerOptions.packedPclusterSize = ext.packedPclusterSize;
+    }
     if (ext.dedupe) writerOptions.dedupe = true;
     if (ext.legacyCompress) writerOptions.legacyCompress = true;
   }
@@ -508,6 +518,8 @@ interface ExtendedOptions {
   ztailpacking: boolean;
   fragments: boolean;
   allFragments: boolean;
+  /** `-E fragments=SIZE` / `-E all-fragments=SIZE`. */
+  packedPclusterSize?: number;
   dedupe: boolean;
   legacyCompress: boolean;
 }
@@ -523,7 +535,9 @@ function parseExtended(list: string, ext: ExtendedOptions): void {
     const name = negated ? word.slice(1) : word;
     if (name === '') throw new UsageError(`invalid extended option '${item}' for -E`);
     if (UNSUPPORTED_E.has(name)) throw new UsageError(`extended option '${name}' (-E) is not supported yet (it applies to compressed images)`);
-    if (eq >= 0) throw new UsageError(`extended option '${name}' (-E) takes no value (got '${item}')`);
+    const value = eq >= 0 ? item.slice(eq + 1) : undefined;
+    const takesValue = (name === 'fragments' || name === 'all-fragments') && !negated;
+    if (value !== undefined && !takesValue) throw new UsageError(`extended option '${name}' (-E) takes no value (got '${item}')`);
     const noNegation = (): void => {
       if (negated) throw new UsageError(`extended option '${name}' (-E) cannot be negated with '^'`);
     };
@@ -573,11 +587,16 @@ function parseExtended(list: string, ext: ExtendedOptions): void {
         ext.ztailpacking = !negated;
         break;
       case 'fragments':
-        ext.fragments = !negated;
-        break;
       case 'all-fragments':
-        ext.allFragments = !negated;
-        ext.fragments ||= !negated;
+        // [=SIZE]: the physical cluster size of the packed inode, as mkfs.erofs's strtoull(.., 0)
+        if (value !== undefined) {
+          const n = parseCInteger(value);
+          if (n === undefined || n > 0xffffffffn) throw new UsageError(`invalid pcluster size '${value}' for the packed file (-E ${name}=SIZE)`);
+          ext.packedPclusterSize = Number(n);
+        }
+        // as upstream, -E ^all-fragments also turns fragments off
+        if (name === 'all-fragments') ext.allFragments = !negated;
+        ext.fragments = !negated;
         break;
       case 'dedupe':
         ext.dedupe = !negated;

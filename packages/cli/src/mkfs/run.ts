@@ -14,7 +14,6 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ErofsError } from '@erofs/format';
 import { buildImage, parseCompressHints, scanDirectory } from '@erofs/writer';
 import { UsageError } from '../common.js';
-import { convert } from './convert.js';
 import { parseMkfsArgs, type MkfsBuildArgs } from './options.js';
 import { startProgress } from './progress.js';
 import { usageText } from './usage.js';
@@ -95,6 +94,8 @@ export async function mkfsMain(argv: readonly string[], io: Partial<MkfsIo> = {}
     let res;
     try {
       progress.phase(`converting ${args.source}`);
+      // loaded only for tar/OCI sources: the directory path needs none of it (and a smaller peak RSS)
+      const { convert } = await import('./convert.js');
       res = await convert(args, image, { stdin: io.stdin ?? process.stdin }, err, progress.update);
     } finally {
       progress.stop();

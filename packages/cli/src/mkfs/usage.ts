@@ -23,7 +23,22 @@ General options:
       plain-xattr-prefixes                         long xattr prefixes stored plainly
       48bit / ^48bit                               48-bit block addresses and mtime epoch
       dot-omitted / ^dot-omitted                   no "." entries in directories (implies 48bit)
+      (compressed images, with -z:)
+      ztailpacking / ^ztailpacking                 a file's last pcluster inline after its indexes
+      fragments[=SIZE] / ^fragments                file tails in the packed inode (SIZE: its
+                                                   pcluster size; default -C's)
+      all-fragments[=SIZE] / ^all-fragments        whole files in the packed inode
+      dedupe / ^dedupe                             identical pclusters stored once (without -z:
+                                                   one-block chunk dedupe, as mkfs.erofs)
+      legacy-compress                              full lcluster indexes only
  -L volume-label        volume label (at most 15 bytes)
+ -zX[,level=N][:Y...]   compress with X: lz4, lz4hc (levels 0-12), deflate (0-9), zstd (0-22);
+                        alternatives after ':' are for --compress-hints
+ -C#                    physical cluster size in bytes (default: the block size)
+ --max-extent-bytes=#   longest input one extent may take
+ --compress-hints=X     per-file pcluster size and compressor: lines "SIZE [CONFIG#] REGEX"
+ --workers=#            compression threads; 0 = none, and no hashing thread either
+                        (default: the CPUs, at most 8); the image is the same whatever the number
  -T#                    fixed UNIX timestamp # as build time; also every file's mtime
                         unless --mkfs-time is given
     --all-time          apply the timestamp to every file too (default with -T)
@@ -70,7 +85,7 @@ Environment:
  SOURCE_DATE_EPOCH      without -T: the build time, and mtimes later than it are clamped
                         to it (reproducible builds); -T wins over it
 
-Not supported yet (exit status 2): compression (-z, -C, -m, --zD, compression -E features),
+Not supported yet (exit status 2): -m, --zD, -E fragdedupe,
 S3/registry/rebuild sources, --incremental,
 and the remaining mkfs.erofs options.
 `;

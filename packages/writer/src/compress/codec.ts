@@ -34,7 +34,7 @@ let zstdReady: Promise<void> | undefined;
 
 // @erofs/codecs embeds its WebAssembly modules: loaded only when an image is
 // compressed, so uncompressed builds start faster and smaller.
-type Lz4Module = Pick<typeof import('@erofs/codecs'), 'lz4CompressDestSize' | 'lz4hcCompressDestSize'>;
+type Lz4Module = Pick<typeof import('@erofs/codecs'), 'lz4CompressDestSize' | 'lz4hcCompressDestSize' | 'lz4PinInput'>;
 let lz4: Lz4Module | undefined;
 
 /** Loads what a compressor needs before its first (synchronous) use. */
@@ -79,6 +79,20 @@ export class Compressor {
   constructor(spec: CompressionSpec) {
     this.spec = spec;
     this.level = effectiveLevel(spec);
+  }
+
+  /**
+   * Announces that the next fit() calls all take `src` (one segment), which
+   * stays unchanged until {@link release}: the LZ4 compressors then keep one
+   * copy of it instead of copying a window per call. Results are the same.
+   */
+  hold(src: Uint8Array): void {
+    if (this.spec.algorithm === 'lz4' || this.spec.algorithm === 'lz4hc') loadedLz4().lz4PinInput(src);
+  }
+
+  /** Ends {@link hold}. */
+  release(): void {
+    if (this.spec.algorithm === 'lz4' || this.spec.algorithm === 'lz4hc') loadedLz4().lz4PinInput(null);
   }
 
   fit(src: Uint8Array, start: number, end: number, dst: Uint8Array, capacity: number): FitResult {

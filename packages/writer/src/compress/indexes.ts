@@ -16,8 +16,14 @@
  * (2B, 4 KiB lclusters only), each pack ending with the block address of
  * its first pcluster; the kernel derives the others by counting heads (and
  * CBLKCNTs), which is why compact indexes need contiguous pclusters in
- * file order (no dedupe). The 2B packs start 32-byte aligned, after enough
- * 4B packs ("4b initial"); 4B packs finish the list.
+ * file order: a file that reuses a pcluster (dedupe) gets full indexes.
+ * The 2B packs start 32-byte aligned, after enough 4B packs ("4b
+ * initial"); 4B packs finish the list.
+ *
+ * A fragment (the file's tail in the packed inode) is an ordinary HEAD1
+ * extent with no blocks (a CBLKCNT of 0 with big pclusters); the map
+ * header says which extent it is (the last). In full indexes its blkaddr
+ * holds the upper 32 bits of the fragment's offset in the packed inode.
  */
 import { LclusterType, Z_EROFS_LI_D0_CBLKCNT, Z_EROFS_LI_PARTIAL_REF, put16, put32 } from '@erofs/format';
 
@@ -29,6 +35,8 @@ export interface FileExtent {
   /** Absolute block of the pcluster (the block after the data for an inline one). */
   pblk: number;
   partial?: boolean;
+  /** The tail in the packed inode (plen 0; pblk: upper 32 bits of its offset there). */
+  frag?: boolean;
 }
 
 /** One logical cluster index before encoding. */

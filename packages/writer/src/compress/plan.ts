@@ -2,7 +2,9 @@
  * Image-wide compression decisions: which algorithms are available, the
  * largest pcluster (BIG_PCLUSTER when over one block), the per-algorithm
  * configuration records stored after the superblock (COMPR_CFGS), and per
- * file the compressor and pcluster size the hints choose.
+ * file the compressor and pcluster size the hints choose, and whether its
+ * tail (-E fragments) or all of it (-E all-fragments) goes to the packed
+ * inode and its pclusters may be shared (-E dedupe).
  */
 import {
   CompressionAlgorithm, ErofsError, FeatureIncompat, Z_EROFS_LI_D0_CBLKCNT, Z_EROFS_PCLUSTER_MAX_SIZE,
@@ -24,6 +26,12 @@ export interface FileCompression {
   pclusterSize: number;
   maxExtent: number;
   segmentBytes: number;
+  /** -E fragments: the file's tail goes to the packed inode (see fragments.ts). */
+  fragments: boolean;
+  /** -E all-fragments: the whole file goes to the packed inode. */
+  allFragments: boolean;
+  /** -E dedupe: pclusters identical to one already written are shared (see dedupe.ts). */
+  dedupe: boolean;
 }
 
 export class CompressionPlan {
@@ -37,14 +45,16 @@ export class CompressionPlan {
   readonly cfgs: boolean;
   readonly ztailpacking: boolean;
   readonly legacy: boolean;
+  /** -E fragments (or all-fragments): tails go to the packed inode. */
+  readonly fragments: boolean;
+  readonly allFragments: boolean;
+  readonly dedupe: boolean;
 
   constructor(private readonly o: WriterOptions) {
     this.specs = o.compression ?? [];
     this.blkszbits = o.blkszbits;
     const bs = 2 ** o.blkszbits;
     for (const s of this.specs) validateSpec(s);
-    if (o.fragments || o.allFragments) throw new ErofsError('EOPNOTSUPP', '-E fragments / all-fragments are not supported yet');
-    if (o.dedupe) throw new ErofsError('EOPNOTSUPP', '-E dedupe is not supported yet');
     this.pclusterSize = o.pclusterSize ?? bs;
     const checkPcs = (n: number, what: string): void => {
       if (!Number.isInteger(n) || n < bs || n % bs !== 0 || n > Z_EROFS_PCLUSTER_MAX_SIZE || n / bs >= Z_EROFS_LI_D0_CBLKCNT) {
@@ -58,6 +68,10 @@ export class CompressionPlan {
       if (h.configIndex >= this.specs.length) throw new ErofsError('EINVAL', `compress hint names compressor #${h.configIndex}, not given with -z`);
       maxPcs = Math.max(maxPcs, h.pclusterSize);
     }
+    if (o.packedPclusterSize !== undefined && (o.fragments || o.allFragments)) {
+      checkPcs(o.packedPclusterSize, 'pcluster size for the packed file');
+      maxPcs = Math.max(maxPcs, o.packedPclusterSize);
+    }
     if (o.maxExtentBytes !== undefined && (!Number.isInteger(o.maxExtentBytes) || o.maxExtentBytes < bs)) {
       throw new ErofsError('EINVAL', `maximum extent size ${o.maxExtentBytes} must be at least the block size`);
     }
@@ -69,6 +83,9 @@ export class CompressionPlan {
     this.cfgs = this.specs.length > 0 && (this.bigPcluster || (algs & ~(1 << CompressionAlgorithm.LZ4)) !== 0);
     this.ztailpacking = !!o.ztailpacking;
     this.legacy = !!o.legacyCompress;
+    this.allFragments = !!o.allFragments;
+    this.fragments = !!o.fragments || this.allFragments;
+    this.dedupe = !!o.dedupe;
   }
 
   get enabled(): boolean {
@@ -134,6 +151,26 @@ export class CompressionPlan {
     const maxExtent = Math.min(this.o.maxExtentBytes ?? Infinity, maxInputFor(spec));
     const bs = 2 ** this.blkszbits;
     const seg = Math.max(SEGMENT_BYTES, pcs * 16);
-    return { spec, algorithmId: algorithmId(spec.algorithm), pclusterSize: pcs, maxExtent, segmentBytes: Math.ceil(seg / bs) * bs };
+    return {
+      spec, algorithmId: algorithmId(spec.algorithm), pclusterSize: pcs, maxExtent, segmentBytes: Math.ceil(seg / bs) * bs,
+      fragments: this.fragments, allFragments: this.allFragments, dedupe: this.dedupe,
+    };
+  }
+
+  /**
+   * How the packed inode is compressed: with the first compressor and the
+   * default pcluster size (or `-E fragments=SIZE`'s), never into fragments of its own and, as
+   * mkfs.erofs, without dedupe (its content is already deduplicated).
+   */
+  forPacked(): FileCompression {
+    const spec = this.specs[0]!;
+    const bs = 2 ** this.blkszbits;
+    const pcs = this.o.packedPclusterSize ?? this.pclusterSize;
+    const seg = Math.max(SEGMENT_BYTES, pcs * 16);
+    return {
+      spec, algorithmId: algorithmId(spec.algorithm), pclusterSize: pcs,
+      maxExtent: Math.min(this.o.maxExtentBytes ?? Infinity, maxInputFor(spec)), segmentBytes: Math.ceil(seg / bs) * bs,
+      fragments: false, allFragments: false, dedupe: false,
+    };
   }
 }

@@ -10,7 +10,11 @@
  *    unless the tail may be inlined (ztailpacking): then a tail that
  *    compresses below one block goes after the indexes, compressed or raw;
  *  - compressed data is right-aligned in its blocks behind zero padding
- *    (INCOMPAT_ZERO_PADDING), the padding is always zero-filled.
+ *    (INCOMPAT_ZERO_PADDING), the padding is always zero-filled;
+ *  - with -E fragments, the last segment's tail is returned uncompressed
+ *    for the packed inode (a fragment): whatever is left once it fits in
+ *    one pcluster, or as soon as the rest compresses into less than one
+ *    pcluster, as mkfs.erofs decides (the tail then is not inlined).
  *
  * A pure function of (bytes, parameters): the same on any thread, which
  * keeps images identical whatever the number of workers.
@@ -28,6 +32,8 @@ export interface SegmentParams {
   mayInline: boolean;
   /** Raw blocks are stored rotated by their lcluster offset (Z_EROFS_ADVISE_INTERLACED_PCLUSTER). */
   interlaced: boolean;
+  /** Last segment of a -E fragments file: the tail goes to the packed inode (wins over mayInline). */
+  mayPack?: boolean;
 }
 
 /** One extent of a segment. */
@@ -40,6 +46,8 @@ export interface SegExtent {
   /** First block, relative to the segment's data; for an inline extent the block after the data. */
   blk: number;
   inline?: boolean;
+  /** The tail kept uncompressed for the packed inode (plen 0, no blocks). */
+  frag?: boolean;
 }
 
 /** What a segment compresses to. */
@@ -49,6 +57,8 @@ export interface SegmentResult {
   data: Uint8Array;
   /** The inline (tail-packed) pcluster, if any. */
   idata?: Uint8Array;
+  /** The uncompressed tail for the packed inode (-E fragments), if any. */
+  frag?: Uint8Array;
 }
 
 function roundUp(n: number, bs: number): number {
@@ -77,6 +87,7 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
   };
   let nblk = 0;
   let idata: Uint8Array | undefined;
+  let frag: Uint8Array | undefined;
   let head = 0;
   let clusterofs = 0;
   const end = src.length;
@@ -101,9 +112,20 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
     }
   };
 
+  const mayPack = p.mayPack === true;
+  const mayInline = p.mayInline && !mayPack;
+  const pack = (): void => {
+    frag = src.slice(head, end);
+    extents.push({ length: end - head, plen: 0, raw: false, blk: nblk, frag: true });
+    head = end;
+  };
+
   while (head < end) {
     const len = end - head;
-    const mayInline = p.mayInline;
+    if (mayPack && len <= pcs) {
+      pack();
+      continue;
+    }
     if (len <= pcs && !mayInline && len <= bs) {
       pushRaw(len, len);
       continue;
@@ -123,6 +145,11 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
         continue;
       }
       pushRaw(len, Math.min(ok ? consumed : want, pcs));
+      continue;
+    }
+    if (mayPack && consumed === len && csize < pcs) {
+      // the rest compresses into less than one pcluster: it shares the packed inode's instead
+      pack();
       continue;
     }
     if (mayInline && consumed === len && csize < bs) {
@@ -156,6 +183,7 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
 
   // a view: its whole buffer is transferred back from a worker
   const res: SegmentResult = { extents, data: out.subarray(0, nblk * bs) };
+  if (frag) res.frag = frag;
   if (idata) {
     res.idata = idata;
     for (const e of extents) if (e.inline) e.blk = nblk;
