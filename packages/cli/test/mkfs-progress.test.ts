@@ -21,18 +21,18 @@ function fakeTty(columns: number): Writable & { isTTY: boolean; columns: number;
 }
 
 describe('mkfs progress', () => {
-  it('writes nothing when disabled', () => {
+  it('writes nothing when disabled', async () => {
     const s = fakeTty(80);
-    const p = startProgress({ enabled: false, stream: s });
+    const p = await startProgress({ enabled: false, stream: s });
     p.phase('scanning');
     p.update({ filesDone: 1, filesTotal: 2, bytesDone: 1, bytesTotal: 2 });
     p.stop();
     assert.equal(s.text, '');
   });
 
-  it('stays off on a terminal that reports 0 columns (ora would redraw forever)', () => {
+  it('stays off on a terminal that reports 0 columns (ora would redraw forever)', async () => {
     const s = fakeTty(0);
-    const p = startProgress({ enabled: true, stream: s });
+    const p = await startProgress({ enabled: true, stream: s });
     p.phase('scanning');
     p.stop();
     assert.equal(s.text, '');
@@ -40,7 +40,7 @@ describe('mkfs progress', () => {
 
   it('shows files and bytes on a sized terminal', async () => {
     const s = fakeTty(100);
-    const p = startProgress({ enabled: true, stream: s });
+    const p = await startProgress({ enabled: true, stream: s });
     p.phase('writing x.erofs');
     p.update({ filesDone: 2, filesTotal: 2, bytesDone: 3 << 20, bytesTotal: 3 << 20 });
     await new Promise((r) => setTimeout(r, 150)); // one spinner frame

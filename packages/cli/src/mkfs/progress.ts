@@ -3,7 +3,7 @@
  * Only when asked to (interactive terminal, not --quiet); otherwise every
  * method is a no-op, so pipes, logs and tests see no escape codes.
  */
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { ProgressFn } from './writer-types.js';
 
 /** Handle returned by {@link startProgress}. */
@@ -16,13 +16,17 @@ export interface Progress {
   stop(): void;
 }
 
-/** Starts a spinner when `enabled`; see {@link Progress}. */
-export function startProgress(opts: { enabled: boolean; stream: NodeJS.WritableStream }): Progress {
+/**
+ * Starts a spinner when `enabled`; see {@link Progress}. ora (and what it
+ * loads) is imported only then: a quiet or piped run does not pay for it.
+ */
+export async function startProgress(opts: { enabled: boolean; stream: NodeJS.WritableStream }): Promise<Progress> {
   // A terminal that reports 0 columns (a pty nobody sized, e.g. under
   // `script`) makes ora's line counting divide by zero and redraw forever.
   const columns = (opts.stream as { columns?: number }).columns ?? 0;
   if (!opts.enabled || !(columns > 0)) return { phase() {}, update() {}, stop() {} };
   // discardStdin: false -- ora otherwise puts stdin in raw mode, which would swallow Ctrl-C
+  const { default: ora } = await import('ora');
   const spinner: Ora = ora({ stream: opts.stream, discardStdin: false, isEnabled: true }).start();
   let phase = '';
   let last = 0;

@@ -44,7 +44,7 @@ export function versionText(): string {
   } catch {
     // a bundled copy without package.json: keep the placeholder
   }
-  return `mkfs-erofs (erofs-ts) ${version}\noptions of mkfs.erofs 1.9.3; uncompressed images only\n`;
+  return `mkfs-erofs (erofs-ts) ${version}\noptions of mkfs.erofs 1.9.3; compressors: lz4, lz4hc, deflate, zstd\n`;
 }
 
 /** A random RFC 4122 version-4 UUID, as `-U random` and the default use. */
@@ -89,7 +89,7 @@ export async function mkfsMain(argv: readonly string[], io: Partial<MkfsIo> = {}
   if (args.input) {
     const image = checkConvertPaths(args);
     // A progress line on stderr would mix with a tar arriving on stdin from a terminal pipeline: only when both are TTYs.
-    const progress = startProgress({ enabled: interactive, stream: err });
+    const progress = await startProgress({ enabled: interactive, stream: err });
     const started = process.hrtime.bigint();
     let res;
     try {
@@ -108,7 +108,7 @@ export async function mkfsMain(argv: readonly string[], io: Partial<MkfsIo> = {}
   }
   const { source, image, blobdev } = checkPaths(args);
   const w: MkfsDeps = deps ?? { scanDirectory, buildImage };
-  const progress = startProgress({ enabled: interactive, stream: err });
+  const progress = await startProgress({ enabled: interactive, stream: err });
   const started = process.hrtime.bigint();
   let summary: BuildSummary;
   try {
