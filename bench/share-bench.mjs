@@ -17,9 +17,23 @@
  * mount with a cold cache) costs <= 10% more than reading every file through
  * the plain reader.
  *
+ * The miss-path arms (each run in this one process, RUNS times, in rotating
+ * order; medians of CPU time, user + system of every thread, and of wall
+ * time; the same files in the same order, each read whole by path with
+ * readFile, from fresh Image objects over the same image files):
+ *   reader        Image.readFile
+ *   floor         Image.readFile plus a copy of each file into retained
+ *                 arenas: what any cache that keeps the bytes pays (new memory)
+ *   miss          Mount.readFile on a fresh PageCache (frames are new memory)
+ *   missRecycled  Mount.readFile on a PageCache whose frames an earlier,
+ *                 unmounted run left free: no page resident, every read a
+ *                 miss, but no first touch of new memory (a cache in steady
+ *                 state, as the kernel's page cache takes free pages)
+ *   missShare     Mount.readFile with inode sharing, fresh PageCache
+ *
  * Run: node bench/share-bench.mjs  (re-runs itself under tsx with the
  * "source" condition so it measures the current sources).
- * Options: --rebuild (copy/install/build again), --runs N (timing runs, default 3).
+ * Options: --rebuild (copy/install/build again), --runs N (timing runs of each arm, default 5).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,7 +55,7 @@ const { openImageFile } = await import('@erofs/reader/node');
 
 const args = process.argv.slice(2);
 const REBUILD = args.includes('--rebuild');
-const RUNS = args.includes('--runs') ? Math.max(1, Number(args[args.indexOf('--runs') + 1]) || 1) : 3;
+const RUNS = args.includes('--runs') ? Math.max(1, Number(args[args.indexOf('--runs') + 1]) || 1) : 5;
 const DIR = resolve(process.env.EROFS_SHARE_BENCH_DIR ?? '/tmp/erofs-share-bench');
 const KEY = 'trusted.erofs.fingerprint';
 
@@ -124,7 +138,7 @@ if (run.status !== 0 && run.stdout === '') process.exit(run.status ?? 1);
 const rep = JSON.parse(run.stdout);
 process.stdout.write(formatReport(rep));
 
-// ---- 2. timings in this process
+// ---- 2. timings in this process: the miss path against the plain reader, like with like
 async function openAll() {
   const imgs = [];
   for (const p of images) imgs.push(await openImageFile(p));
@@ -161,110 +175,162 @@ const nFiles = lists.reduce((s, l) => s + l.length, 0);
  */
 const settle = () => globalThis.gc?.();
 
-/** CPU milliseconds (all threads of this process) since `c0`. */
+/** CPU milliseconds (all threads of this process: main, libuv pool, GC helpers) since `c0`. */
 function cpuMs(c0) {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
 }
 
-/** Every file through the plain reader (fresh Image objects: cold reader caches). */
-async function plainReader() {
-  const imgs = await openAll();
+/**
+ * The timed loop every arm shares: every file of both images read whole by
+ * path, in the same order, through `readers[k].readFile`, from fresh Image
+ * objects over the same image files (cold reader caches).
+ */
+async function timeAll(readers) {
   settle();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
-  for (let k = 0; k < imgs.length; k++) for (const p of lists[k]) n += (await imgs[k].readFile(p)).length;
+  for (let k = 0; k < readers.length; k++) for (const p of lists[k]) n += (await readers[k].readFile(p)).length;
   const ms = performance.now() - t0;
   const cpu = cpuMs(c0);
-  for (const i of imgs) await i.close();
-  if (n !== totalBytes) throw new Error(`plain reader read ${n} bytes, expected ${totalBytes}`);
+  if (n !== totalBytes) throw new Error(`read ${n} bytes, expected ${totalBytes}`);
   return { ms, cpu };
 }
 
-/** Every file through mounts on a cold cache (fresh Images too); returns the warm mounts for the hit runs. */
-async function coldMount(inodeShare) {
+/** The plain reader: Image.readFile. */
+async function plainReader() {
   const imgs = await openAll();
-  const cache = new PageCache({ maxBytes: Number.MAX_SAFE_INTEGER });
+  const r = await timeAll(imgs);
+  for (const i of imgs) await i.close();
+  return r;
+}
+
+/**
+ * The floor of any cache that keeps what it reads: the plain reader, plus a
+ * copy of every file into page-rounded slots of retained 1 MiB arenas (new
+ * memory each run, as a fresh PageCache gets). No engine code at all.
+ */
+async function readerWithCopy() {
+  const imgs = await openAll();
+  const keep = [];
+  let arena = null;
+  let off = 0;
+  const copying = imgs.map((img) => ({
+    async readFile(p) {
+      const b = await img.readFile(p);
+      const need = Math.ceil(b.length / 4096) * 4096;
+      if (need >= 1 << 20) keep.push(new Uint8Array(b));
+      else {
+        if (arena === null || off + need > arena.length) { arena = new Uint8Array(1 << 20); keep.push(arena); off = 0; }
+        arena.set(b, off);
+        off += need;
+      }
+      return b;
+    },
+  }));
+  const r = await timeAll(copying);
+  for (const i of imgs) await i.close();
+  return r;
+}
+
+/**
+ * Every file through mounts on a cold cache (fresh Images too): `cache` is
+ * a fresh PageCache (its page frames are new memory), or one whose frames
+ * earlier runs left free (no page resident: every read still misses).
+ * Returns the warm mounts for the hit runs.
+ */
+async function coldMount(inodeShare, cache = new PageCache({ maxBytes: Number.MAX_SAFE_INTEGER })) {
+  const imgs = await openAll();
+  if (cache.stats().residentPages !== 0) throw new Error('the cache is not cold');
   const mounts = [];
   for (const img of imgs) mounts.push(await mount(fromReaderImage(img), inodeShare ? { cache, inodeShare, domainId: 'bench' } : { cache }));
-  settle();
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  let n = 0;
-  for (let k = 0; k < mounts.length; k++) for (const p of lists[k]) n += (await mounts[k].readFile(p)).length;
-  const ms = performance.now() - t0;
-  const cpu = cpuMs(c0);
-  if (n !== totalBytes) throw new Error(`mount read ${n} bytes, expected ${totalBytes}`);
+  const r = await timeAll(mounts);
   const close = async () => {
     for (const m of mounts) await m.unmount();
     for (const i of imgs) await i.close();
   };
-  return { ms, cpu, mounts, cache, close };
+  return { ...r, mounts, cache, close };
 }
 
-/** Hits: every file again through open handles (the data path), and through readFile(path). */
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Hits: every file again through open handles (the data path), and through readFile(path); medians. */
 async function hits(mounts) {
   const handles = [];
   for (let k = 0; k < mounts.length; k++) for (const p of lists[k]) handles.push(await mounts[k].open(p));
   const buf = new Uint8Array(Math.max(1, maxSize));
-  let best = Infinity;
+  const hs = [];
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
     let n = 0;
     for (const h of handles) n += (await h.read(buf, 0, h.size, 0)).bytesRead;
-    best = Math.min(best, performance.now() - t0);
+    hs.push(performance.now() - t0);
     if (n !== totalBytes) throw new Error('short hit read');
   }
-  let bestPath = Infinity;
+  const ps = [];
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
     for (let k = 0; k < mounts.length; k++) for (const p of lists[k]) await mounts[k].readFile(p);
-    bestPath = Math.min(bestPath, performance.now() - t0);
+    ps.push(performance.now() - t0);
   }
   for (const h of handles) await h.close();
-  return { handleMs: best, pathMs: bestPath };
+  return { handleMs: median(hs), pathMs: median(ps) };
 }
 
-// Warm the OS page cache of the image files, so both sides read from memory.
+// Warm the OS page cache of the image files, so every arm reads from memory.
 for (const p of images) readFileSync(p);
-log(`timing ${nFiles} files, ${mib(totalBytes)}, best of ${RUNS} runs ...`);
-// Alternate the runs (this machine may be shared); keep the best wall and CPU time of each.
-const best = { reader: { ms: Infinity, cpu: Infinity }, miss: { ms: Infinity, cpu: Infinity }, missShare: { ms: Infinity, cpu: Infinity } };
-const keep = (k, r) => {
-  best[k].ms = Math.min(best[k].ms, r.ms);
-  best[k].cpu = Math.min(best[k].cpu, r.cpu);
+// The recycled-frames arm's cache: one untimed run leaves its frames free for reuse.
+const recycled = new PageCache({ maxBytes: Number.MAX_SAFE_INTEGER });
+await (await coldMount(false, recycled)).close();
+log(`timing ${nFiles} files, ${mib(totalBytes)}: ${RUNS} runs of each arm, arms in rotating order, medians ...`);
+const ARMS = {
+  reader: () => plainReader(),
+  floor: () => readerWithCopy(),
+  miss: () => coldMount(false),
+  missRecycled: () => coldMount(false, recycled),
+  missShare: () => coldMount(true),
 };
-let hit = { handleMs: Infinity, pathMs: Infinity };
+const names = Object.keys(ARMS);
+const runs = Object.fromEntries(names.map((k) => [k, { ms: [], cpu: [] }]));
+let hit = { handleMs: NaN, pathMs: NaN };
 for (let r = 0; r < RUNS; r++) {
-  keep('reader', await plainReader());
-  const cold = await coldMount(false);
-  keep('miss', cold);
-  if (r === RUNS - 1) hit = await hits(cold.mounts);
-  await cold.close();
-  const coldShared = await coldMount(true);
-  keep('missShare', coldShared);
-  await coldShared.close();
+  // Rotate the order so no arm always runs right after another (this machine may be shared).
+  for (let j = 0; j < names.length; j++) {
+    const k = names[(j + r) % names.length];
+    const x = await ARMS[k]();
+    runs[k].ms.push(x.ms);
+    runs[k].cpu.push(x.cpu);
+    if (k === 'miss' && r === RUNS - 1) hit = await hits(x.mounts);
+    await x.close?.();
+  }
 }
-const readerMs = best.reader.ms;
-const missMs = best.miss.ms;
-const missShareMs = best.missShare.ms;
-const cpuOverhead = 100 * (best.miss.cpu / best.reader.cpu - 1);
+const med = Object.fromEntries(names.map((k) => [k, { ms: median(runs[k].ms), cpu: median(runs[k].cpu) }]));
 const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
-
-const overhead = 100 * (missMs / readerMs - 1);
+const vs = (k) => `${(med[k].cpu / med.reader.cpu).toFixed(3)}x CPU (${sign(100 * (med[k].cpu / med.reader.cpu - 1))}), ${sign(100 * (med[k].ms / med.reader.ms - 1))} wall`;
+const line = (k) => `${gb(totalBytes, med[k].ms).toFixed(2)} GB/s (${med[k].ms.toFixed(0)} ms wall, ${med[k].cpu.toFixed(0)} ms CPU; CPU runs ${runs[k].cpu.map((c) => c.toFixed(0)).join(' ')})`;
+const recycledRatio = med.missRecycled.cpu / med.reader.cpu;
 const hitGBs = gb(totalBytes, hit.handleMs);
 const ok = (b) => (b ? 'PASS' : 'FAIL');
 console.log(`
-== figures (${nFiles} files, ${mib(totalBytes)} in 2 images; Node ${process.version}; best of ${RUNS})
+== figures (${nFiles} files, ${mib(totalBytes)} in 2 images; Node ${process.version}; median of ${RUNS} runs; CPU = user + system of all threads)
 saving with sharing:        ${rep.reductionPercent.toFixed(2)}% (${mib(rep.withoutSharingBytes)} -> ${mib(rep.withSharingBytes)}); file-level bound ${rep.boundReductionPercent.toFixed(2)}% (${mib(rep.boundBytes)})
   share of the bound:       ${rep.boundAchievedPercent.toFixed(2)}%   target >= 99%       ${ok(rep.boundAchievedPercent >= 99)}
 cached reads (hits):        ${hitGBs.toFixed(2)} GB/s through open handles   target >= 1 GB/s   ${ok(hitGBs >= 1)}
                             ${gb(totalBytes, hit.pathMs).toFixed(2)} GB/s by path (readFile: lookup + inode + copy)
-plain reader, every file:   ${gb(totalBytes, readerMs).toFixed(2)} GB/s (${readerMs.toFixed(0)} ms wall, ${best.reader.cpu.toFixed(0)} ms CPU)
-cold mount (miss path):     ${gb(totalBytes, missMs).toFixed(2)} GB/s (${missMs.toFixed(0)} ms wall, ${best.miss.cpu.toFixed(0)} ms CPU)
-  vs the plain reader:      ${sign(overhead)} wall, ${sign(cpuOverhead)} CPU   target <= +10%   ${ok(overhead <= 10)}
-cold mount, sharing on:     ${gb(totalBytes, missShareMs).toFixed(2)} GB/s (${missShareMs.toFixed(0)} ms wall, ${best.missShare.cpu.toFixed(0)} ms CPU; v2's shared pages are hits)
+plain reader, every file:   ${line('reader')}
+  + a kept copy (floor):    ${line('floor')}
+                            ${vs('floor')}: what keeping the bytes in new memory costs, without the engine
+cold mount, fresh cache:    ${line('miss')}
+  vs the plain reader:      ${vs('miss')} (its page frames are new memory)
+cold mount, recycled frames: ${line('missRecycled')}
+  vs the plain reader:      ${vs('missRecycled')}   target <= +10% CPU   ${ok(recycledRatio <= 1.1)}
+cold mount, sharing on:     ${line('missShare')}
+  vs the plain reader:      ${vs('missShare')} (v2's shared pages are hits)
 erofs-share report run:     ${(reportMs / 1000).toFixed(1)} s (reads every file twice: without and with sharing)
 mismatches:                 ${rep.mismatches.length}`);
 process.exitCode = rep.mismatches.length === 0 ? 0 : 1;

@@ -28,8 +28,9 @@ export class SharedBlob {
     const ps = this.space.pageSize;
     const pos = first * ps;
     const len = Math.min(this.size, (first + count) * ps) - pos;
+    // The reading mount's own source when it is a member (readers pass their mount id), else the newest member.
     const req = ctx.requester;
-    const m = this.members.find((x) => x.mountId === req) ?? this.members[this.members.length - 1];
+    const m = (typeof req === 'number' ? this.members.find((x) => x.mountId === req) : undefined) ?? this.members[this.members.length - 1];
     if (m === undefined) return Promise.reject(new Error(`blob ${this.tag} has no live member`));
     return m.blob.read(pos, len);
   }

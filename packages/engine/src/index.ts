@@ -6,8 +6,8 @@
  */
 export * from './backing.js';
 export {
-  PageCache, AddressSpace, Page, newCounters,
-  type PageCacheOptions, type CacheCounters, type CacheStats, type SpaceStats, type SpaceKind, type ReadContext, type Filler,
+  PageCache, AddressSpace, Folio, Folio as Page, newCounters,
+  type PageCacheOptions, type CacheCounters, type CacheStats, type SpaceStats, type SpaceKind, type ReadContext, type Filler, type FillerInto, type PageView,
 } from './page-cache.js';
 export { IshareRegistry, SharedInode, ShareMember, fingerprintMatches, type NotSharedReason } from './ishare.js';
 export { BlobRegistry, SharedBlob } from './blob-share.js';

@@ -9,7 +9,7 @@
  * erofs_ishare_fill_inode() runs when the kernel reads the inode.
  */
 import { ErofsError } from '@erofs/format';
-import type { BackingDirent, BackingExtent, BackingFile, BackingImage, FileType } from './backing.js';
+import type { BackingDirent, BackingExtent, BackingFile, BackingImage, FileType, OpenFileOptions } from './backing.js';
 import { BlobRegistry, type BlobMember } from './blob-share.js';
 import { IshareRegistry, ShareGoneError, type NotSharedReason, type ShareMember, type ShareMemberOwner } from './ishare.js';
 import { newCounters, type AddressSpace, type CacheCounters, type PageCache, type ReadContext, type SpaceStats } from './page-cache.js';
@@ -91,6 +91,10 @@ export interface WalkEntry {
 
 let mountSerial = 0;
 
+/** openFile options, one object each instead of one per open. */
+const WITH_FINGERPRINT: OpenFileOptions = Object.freeze({ fingerprint: true });
+const NO_FINGERPRINT: OpenFileOptions = Object.freeze({ fingerprint: false });
+
 /**
  * Mounts `image` on `opts.cache`. Fails with EINVAL when inodeShare or
  * blobShare is asked without domainId (the kernel's rule for inode_share).
@@ -106,8 +110,14 @@ export class Mount<S = unknown> {
   readonly cache: PageCache;
   readonly warnings: EngineWarning[] = [];
   readonly counters: CacheCounters = newCounters();
-  /** @internal the ReadContext of every inode that is not a share member (one object, not one per inode). */
-  readonly privateCtx: ReadContext = { counters: this.counters };
+  /**
+   * @internal the ReadContext of every inode that is not a share member (one
+   * object, not one per inode). Its requester is the mount id: blob spaces
+   * fill through the reading mount's blob source (BlobMember.mountId).
+   */
+  readonly privateCtx: ReadContext;
+  /** @internal the id prefix of this mount's private spaces (`name:`; the inode key follows). */
+  readonly spacePrefix: string;
   /** Inode sharing in effect (asked for, and the image has the compat bit). */
   readonly inodeShare: boolean;
   readonly blobShare: boolean;
@@ -128,12 +138,14 @@ export class Mount<S = unknown> {
   constructor(readonly image: BackingImage<S>, opts: MountOptions) {
     this.id = ++mountSerial;
     this.name = opts.name ?? `mount${this.id}`;
+    this.privateCtx = { counters: this.counters, requester: this.id };
+    this.spacePrefix = `${this.name}:`;
     this.cache = opts.cache;
     this.onWarning = opts.onWarning;
     this.domainId = opts.domainId ?? '';
     this.verifyFingerprints = !!opts.verifyFingerprints;
     this.hasher = opts.hasher ?? sha256Hasher;
-    this.pageSize = this.cache.fixedPageSize ? this.cache.pageSize : image.blockSize;
+    this.pageSize = (this.cache.fixedPageSize ? this.cache.pageSize : image.blockSize) | 0;
     if ((opts.inodeShare || opts.blobShare) && this.domainId === '') {
       throw new ErofsError('EINVAL', `${opts.inodeShare ? 'inode_share' : 'blob sharing'} needs a domain_id`, this.name);
     }
@@ -309,7 +321,7 @@ export class Mount<S = unknown> {
   async inode(path: string): Promise<FileInode> {
     this.live(path);
     // The fingerprint xattr is only read when this mount shares.
-    const f = await this.image.openFile(path, { fingerprint: this.inodeShare });
+    const f = await this.image.openFile(path, this.inodeShare ? WITH_FINGERPRINT : NO_FINGERPRINT);
     this.live(path);
     let ino = this.inodes.get(f.key);
     if (ino === undefined) {
@@ -332,14 +344,12 @@ function fillPrivate(first: number, count: number, _ctx: ReadContext, space: Add
   return f.read(first * ps, Math.min(f.size, (first + count) * ps) - first * ps);
 }
 
-/** Copy-free filler of a private file space (for backings with readInto). */
-async function fillPrivateInto(first: number, count: number, dst: Uint8Array, dstOff: number, _ctx: ReadContext, space: AddressSpace): Promise<void> {
+/** Copy-free filler of a private file space (for backings with readInto; the cache checks the count). */
+function fillPrivateInto(first: number, count: number, dst: Uint8Array, dstOff: number, _ctx: ReadContext, space: AddressSpace): Promise<number> {
   const f = space.source as BackingFile;
   const ps = space.pageSize;
   const pos = first * ps;
-  const len = Math.min(f.size, (first + count) * ps) - pos;
-  const n = await f.readInto!(pos, len, dst, dstOff);
-  if (n !== len) throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${len})`, space.id);
+  return f.readInto!(pos, Math.min(f.size, (first + count) * ps) - pos, dst, dstOff);
 }
 
 /** One inode of a mount: its data is read through `space`. */
@@ -383,7 +393,7 @@ export class FileInode implements ShareMemberOwner {
     if (this.privateSpace === null) {
       const f = this.backing;
       // Module-level fillers reading space.source: no closures per file.
-      const space = this.mount.cache.createSpace(`${this.mount.name}:${f.key}`, 'private', f.size, fillPrivate, this.mount.pageSize);
+      const space = this.mount.cache.createSpace(this.mount.spacePrefix, 'private', f.size, fillPrivate, this.mount.pageSize, f.key);
       space.source = f;
       if (f.readInto !== undefined) space.fillInto = fillPrivateInto;
       space.owner = this.mount.counters;
@@ -416,7 +426,8 @@ export class FileInode implements ShareMemberOwner {
     if (this.extents !== null) return this.readChunks(pos, len, out, off);
     const space = this.space;
     const r = this.mount.cache.readInto(space, pos, len, out, off, this.ctx);
-    if (typeof r === 'number') return r;
+    // Only a share member's space can change under a read (refused by verification).
+    if (typeof r === 'number' || this.member === null) return r;
     return r.then(
       // Refused while this read was in flight: read again privately, so a
       // refused file never mixes shared and its own bytes within one read.
@@ -577,7 +588,7 @@ export class FileHandle {
     const space = this.inode.space;
     const ps = space.pageSize;
     for (let i = Math.floor(position / ps), last = Math.floor((end - 1) / ps); i <= last; i++) {
-      if (!space.pages.has(i)) return -1;
+      if (!space.isResident(i)) return -1;
     }
     if (this.inode.sharing().mode === 'blob') return -1;
     const r = this.inode.read(position, length, buffer, offset);

@@ -3,17 +3,25 @@
  * CLOCK (second chance) eviction, readahead, and one fill per missing page no
  * matter how many readers want it.
  *
- * Hot path: a read whose pages are all resident is served synchronously
- * (`readInto` returns a number, not a promise) with one copy per page straight
- * into the caller's buffer and a reference bit set; no promise, no allocation
- * for whole pages.
+ * Folios: the pages one fill brings in are one `Folio` (as the kernel's large
+ * folios): one object for a run of adjacent pages held in adjacent page
+ * frames, one entry in the CLOCK ring, one promise while it is being filled.
+ * A file read whole by one fill is one object, however many pages it has.
+ * Eviction and fadvise still work page by page: evicting shaves the first
+ * page off the folio at the head of the ring, and dropping pages from the
+ * middle of a folio splits it in two.
  *
- * Page lifetime: a page is never evicted while a read holds it (`pins`). A
- * reader pins resident pages it needs before it waits for a fill, and a fill
- * inserts its pages already pinned once per waiting reader, so the bytes a read
- * copies are the bytes it saw resident. Dropping a whole space (last member
- * gone) removes its pages from the accounting even if pinned: readers in
- * flight keep their references and finish; nothing new is inserted.
+ * Hot path: a read whose pages are all resident is served synchronously
+ * (`readInto` returns a number, not a promise) with one copy per run of
+ * adjacent frames straight into the caller's buffer and a reference bit set;
+ * no promise, no allocation besides the view the copy needs.
+ *
+ * Lifetime: a folio is never evicted or split while a read holds it (`pins`).
+ * A reader pins the resident folios it needs before it waits for a fill, and
+ * pins the folios being filled that it waits for, so the bytes a read copies
+ * are the bytes it saw resident. Dropping a whole space (last member gone)
+ * removes its pages from the accounting even if pinned: readers in flight
+ * keep their frames until they are done; nothing new is inserted.
  */
 import { ErofsError } from '@erofs/format';
 
@@ -77,9 +85,10 @@ export type Filler = (first: number, count: number, ctx: ReadContext, space: Add
  * The copy-free form of a Filler: writes the bytes of pages
  * [first, first + count) (from first * pageSize up to min(size,
  * (first + count) * pageSize)) into dst[dstOff...]. Spaces that have one are
- * filled straight into their page frames.
+ * filled straight into their page frames. It may resolve with the number of
+ * bytes written, which is then checked (a short count is an EIO).
  */
-export type FillerInto = (first: number, count: number, dst: Uint8Array, dstOff: number, ctx: ReadContext, space: AddressSpace) => Promise<void>;
+export type FillerInto = (first: number, count: number, dst: Uint8Array, dstOff: number, ctx: ReadContext, space: AddressSpace) => Promise<unknown>;
 
 /** Options of a PageCache. */
 export interface PageCacheOptions {
@@ -102,144 +111,121 @@ export interface PageCacheOptions {
   sharedFill?: 'reader' | 'newest';
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * Page frames: page-sized slots of 1 MiB arenas, recycled through a free
- * list, as the kernel recycles struct pages. A frame is (arena, byte offset):
- * no view object per page, so the live heap stays small (a view per page
- * added an object for every major GC to mark). Allocating a fresh
- * ArrayBuffer per page costs microseconds (external memory, GC pressure) and
- * dominated the miss path. Fresh frames are carved from the current arena in
- * order, so the frames of one fill are usually adjacent and the fill reads
- * them in one backing call (a fill of 1 MiB or more gets an arena of its
- * own); recycled frames are used first. Frames are kept for reuse (at most
- * the peak resident bytes, so about maxBytes); PageCache.trim() gives them
- * back when no page is in use.
+ * Page frames: page-sized slots of 1 MiB arenas, recycled as the kernel
+ * recycles struct pages. A frame is (arena, byte offset): no view object per
+ * page. Allocating an ArrayBuffer per page costs microseconds (external
+ * memory, GC pressure) and dominated the miss path.
+ *
+ * `allocRun` hands out runs of adjacent frames, one run per folio. Freed
+ * runs are kept whole, in lists by length (a folio dropped or unmounted
+ * gives back one run; eviction gives back single frames): a fill takes a
+ * free run of its length, or splits a longer one, or takes the longest
+ * shorter one (the fill then has several folios); only when nothing is free
+ * does it carve fresh frames from the current arena, in order (a run that
+ * does not fit what is left of it starts a new arena and the rest of the old
+ * one is kept as a free run; a run of 1 MiB or more gets an arena of its
+ * own). Frames are kept for reuse (at most the peak resident bytes, so about
+ * maxBytes), which also spares fills the cost of touching fresh memory;
+ * PageCache.trim() gives them back when no page is in use.
  */
 class FramePool {
-  private readonly freeBuf: Uint8Array[] = [];
-  private readonly freeOff: number[] = [];
+  /** Free runs by length: runBufs[k][j], runOffs[k][j] is a run of k frames. */
+  private readonly runBufs: Uint8Array[][] = [];
+  private readonly runOffs: number[][] = [];
+  /** Lengths that have free runs, ascending. */
+  private readonly lengths: number[] = [];
+  private freeFrames = 0;
   /** The arena fresh frames are carved from, and its next unused byte. */
   private arena: Uint8Array | null = null;
   private next = 0;
   live = 0;
+  /** The run the last allocRun() gave: frames from runOff on in runBuf; runFresh: all zeros. */
+  runBuf: Uint8Array = EMPTY;
+  runOff = 0;
+  runFresh = false;
   get freeCount(): number {
-    return this.freeBuf.length + (this.arena === null ? 0 : (this.arena.length - this.next) / this.pageSize);
+    return this.freeFrames + (this.arena === null ? 0 : (this.arena.length - this.next) / this.pageSize);
   }
   constructor(readonly pageSize: number) {}
 
-  /**
-   * Puts `count` frames in bufs/offs[0..count): recycled ones first, then
-   * fresh adjacent ones (which are all zeros). Returns how many were recycled.
-   */
-  allocMany(count: number, bufs: Uint8Array[], offs: number[]): number {
-    let k = 0;
-    const fb = this.freeBuf;
-    const fo = this.freeOff;
-    while (k < count && fb.length > 0) {
-      bufs[k] = fb.pop()!;
-      offs[k] = fo.pop()!;
-      k++;
+  /** Allocates a run of 1..count adjacent frames (runBuf/runOff/runFresh); returns its length. */
+  allocRun(count: number): number {
+    if (this.freeFrames > 0) {
+      const ls = this.lengths;
+      // The shortest free run of at least `count` frames, else the longest one.
+      let lo = 0;
+      let hi = ls.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ls[mid]! < count) lo = mid + 1; else hi = mid;
+      }
+      const k = lo < ls.length ? ls[lo]! : ls[ls.length - 1]!;
+      const bufs = this.runBufs[k]!;
+      const offs = this.runOffs[k]!;
+      const buf = bufs.pop()!;
+      const off = offs.pop()!;
+      if (bufs.length === 0) ls.splice(ls.indexOf(k), 1);
+      this.freeFrames -= k;
+      const n = Math.min(k, count);
+      if (k > n) this.putRun(buf, off + n * this.pageSize, k - n);
+      this.runBuf = buf;
+      this.runOff = off;
+      this.runFresh = false;
+      this.live += n;
+      return n;
     }
-    this.live += k;
-    if (k < count) this.allocFresh(count - k, bufs, offs, k);
-    return k;
-  }
-
-  /** Fresh frames: the rest of the current arena, then a new one (at most two runs of adjacent frames). */
-  private allocFresh(n: number, bufs: Uint8Array[], offs: number[], at: number): void {
     const ps = this.pageSize;
     const arenaBytes = Math.max(ps, 1 << 20);
-    this.live += n;
-    while (n > 0) {
-      let a = this.arena;
-      if (a === null) {
-        if (n * ps >= arenaBytes) {
-          // A big fill: an arena of its own, so it stays one backing read.
-          const big = new Uint8Array(n * ps);
-          for (let i = 0; i < n; i++) {
-            bufs[at + i] = big;
-            offs[at + i] = i * ps;
-          }
-          return;
-        }
-        a = this.arena = new Uint8Array(arenaBytes);
-        this.next = 0;
-      }
-      const k = Math.min(n, (a.length - this.next) / ps);
-      for (let i = 0; i < k; i++) {
-        bufs[at + i] = a;
-        offs[at + i] = this.next;
-        this.next += ps;
-      }
-      if (this.next === a.length) this.arena = null;
-      at += k;
-      n -= k;
+    const bytes = count * ps;
+    this.runFresh = true;
+    this.live += count;
+    if (bytes >= arenaBytes) {
+      // A big fill: an arena of its own, so it stays one backing read.
+      this.runBuf = new Uint8Array(bytes);
+      this.runOff = 0;
+      return count;
     }
+    let a = this.arena;
+    if (a !== null && a.length - this.next < bytes) {
+      // Keep runs whole: what is left of this arena serves later fills.
+      this.putRun(a, this.next, (a.length - this.next) / ps);
+      a = this.arena = null;
+    }
+    if (a === null) {
+      a = this.arena = new Uint8Array(arenaBytes);
+      this.next = 0;
+    }
+    this.runBuf = a;
+    this.runOff = this.next;
+    this.next += bytes;
+    if (this.next === a.length) this.arena = null;
+    return count;
   }
 
-  release(buf: Uint8Array, off: number, live = true): void {
-    if (live) this.live--;
-    this.freeBuf.push(buf);
-    this.freeOff.push(off);
+  /** Gives back `count` adjacent frames from `off` on. */
+  release(buf: Uint8Array, off: number, count: number): void {
+    this.live -= count;
+    this.putRun(buf, off, count);
   }
-}
 
-const NO_FILLS: ReadonlyMap<number, FillEntry> = new Map();
-
-/** A fill is over: its pages are no longer pending. */
-function fillDone(space: AddressSpace, entry: FillEntry): void {
-  const map = space.fills;
-  if (map === null) return;
-  for (let k = 0; k < entry.count; k++) if (map.get(entry.first + k) === entry) map.delete(entry.first + k);
-  if (map.size === 0) space.fills = null;
-}
-
-/**
- * The resident pages of a space by index: a Map-like table over a plain
- * array (a Map costs a hash table per space and about three words per
- * entry; most spaces are small files read whole).
- */
-export class PageTable {
-  private slots: Array<Page | undefined> = [];
-  size = 0;
-  get(i: number): Page | undefined {
-    return i < this.slots.length ? this.slots[i] : undefined;
-  }
-  has(i: number): boolean {
-    return i < this.slots.length && this.slots[i] !== undefined;
-  }
-  set(i: number, pg: Page): void {
-    const slots = this.slots;
-    if (slots.length === 0 && i === 0) {
-      this.slots = [pg]; // exact capacity: most files are one or a few pages
-      this.size = 1;
-      return;
+  private putRun(buf: Uint8Array, off: number, count: number): void {
+    let bufs = this.runBufs[count];
+    if (bufs === undefined) {
+      bufs = this.runBufs[count] = [];
+      this.runOffs[count] = [];
     }
-    if (i < slots.length) {
-      if (slots[i] === undefined) this.size++;
-    } else {
-      // Fill short gaps so the array stays packed (far-away pages make it sparse, which still works).
-      while (slots.length < i && i - slots.length < 4096) slots.push(undefined);
-      this.size++;
+    if (bufs.length === 0) {
+      const ls = this.lengths;
+      let i = ls.length;
+      while (i > 0 && ls[i - 1]! > count) i--;
+      ls.splice(i, 0, count);
     }
-    slots[i] = pg;
-  }
-  delete(i: number): boolean {
-    if (i >= this.slots.length || this.slots[i] === undefined) return false;
-    this.slots[i] = undefined;
-    if (--this.size === 0) this.slots = [];
-    return true;
-  }
-  *values(): IterableIterator<Page> {
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) {
-      const p = slots[i];
-      if (p !== undefined) yield p;
-    }
-  }
-  clear(): void {
-    this.slots = [];
-    this.size = 0;
+    bufs.push(buf);
+    this.runOffs[count]!.push(off);
+    this.freeFrames += count;
   }
 }
 
@@ -247,63 +233,97 @@ export function newCounters(): CacheCounters {
   return { hits: 0, misses: 0, fills: 0, fillPages: 0, evictions: 0, drops: 0 };
 }
 
-/** A resident page, linked in the cache's CLOCK ring. */
-export class Page {
+/** Folio states. */
+const PENDING = 0;
+const RESIDENT = 1;
+/** Out of the cache (evicted, dropped, failed, or its space is gone): its frames go back at the last unpin. */
+const GONE = 2;
+type FolioState = typeof PENDING | typeof RESIDENT | typeof GONE;
+
+/**
+ * A run of pages [index, index + count) of one space, in adjacent frames
+ * (bytes [off, off + count * pageSize) of the arena `buf`), filled by one
+ * backing read: pending while the read runs, then resident and linked in
+ * the cache's CLOCK ring.
+ */
+export class Folio {
   pins = 0;
   ref = false;
-  /** Removed from the cache while pinned: its frame is freed at the last unpin. */
-  detached = false;
-  prev: Page | null = null;
-  next: Page | null = null;
-  /** The frame: bytes [off, off + pageSize) of the arena `buf`. */
-  constructor(readonly space: AddressSpace, readonly index: number, readonly buf: Uint8Array, readonly off: number) {}
+  state: FolioState = PENDING;
+  /** The ring (resident); while pending, `next` chains the folios of one fill. */
+  prev: Folio | null = null;
+  next: Folio | null = null;
+  /** While pending: settles (never rejects) when the fill is over. */
+  promise: Promise<void> | null = null;
+  /** Why the fill failed (readers waiting for it throw it). */
+  failure: unknown = undefined;
+  constructor(readonly space: AddressSpace, public index: number, public count: number, readonly buf: Uint8Array, public off: number) {}
 
-  /** The page's bytes (a new view each call; the hot paths copy from buf/off). */
+  /** Resident (not being filled, not gone). */
+  get resident(): boolean {
+    return this.state === RESIDENT;
+  }
+
+  /** The folio's bytes, all its pages (a new view each call; the hot paths copy from buf/off). */
   get data(): Uint8Array {
-    return this.buf.subarray(this.off, this.off + this.space.pageSize);
+    return this.buf.subarray(this.off, this.off + this.count * this.space.pageSize);
   }
 }
 
-export interface FillEntry {
-  first: number;
-  count: number;
-  /** Readers waiting per page of the run: the pins each inserted page starts with. */
-  waiters: number[];
-  /** Filled pages (inserted or not), set when the fill succeeds. */
-  pages: Page[] | null;
-  promise: Promise<void>;
+/** A Map-like, read-only view of the resident folios of a space by page (for tests and tools). */
+export interface PageView {
+  /** The resident folio holding page i. */
+  get(i: number): Folio | undefined;
+  has(i: number): boolean;
+  /** Resident pages. */
+  readonly size: number;
+  /** Each resident folio once, in page order. */
+  values(): IterableIterator<Folio>;
 }
 
 /** File data of one inode (private), one shared inode, or one blob, in pages. */
-export class AddressSpace {
-  readonly pages = new PageTable();
-  /** Fills in flight by page; null when there are none (most spaces, most of the time). */
-  fills: Map<number, FillEntry> | null = null;
-  readonly counters = newCounters();
+export class AddressSpace implements CacheCounters {
+  /**
+   * Page index -> the folio holding it (resident or being filled), null
+   * before the first fill: slots[j] === f exactly for j in [f.index, f.index + f.count).
+   */
+  slots: Array<Folio | undefined> | null = null;
+  // Counters (the space is its own CacheCounters: no object per space).
+  hits = 0;
+  misses = 0;
+  fills = 0;
+  fillPages = 0;
+  evictions = 0;
+  drops = 0;
   residentPages = 0;
   dead = false;
   /** Set by owners: how many members use this space (for stats). */
   members = 1;
   /** Where evictions/drops of a private space are also counted (its mount). */
   owner: CacheCounters | null = null;
-
-  constructor(
-    readonly cache: PageCache,
-    readonly id: string,
-    readonly kind: SpaceKind,
-    readonly pageSize: number,
-    readonly size: number,
-    public filler: Filler,
-  ) {}
-
   /** Optional copy-free filler (preferred over `filler` when set). */
   fillInto: FillerInto | null = null;
   /** Opaque to the cache: what the owner's fillers read from (they get the space). */
   source: unknown = null;
 
-  /** Fills in flight, by page (read-only view). */
-  get pending(): ReadonlyMap<number, FillEntry> {
-    return this.fills ?? NO_FILLS;
+  constructor(
+    readonly cache: PageCache,
+    /** The id, or its prefix when idKey is given (private spaces: no string per file until asked). */
+    private readonly idBase: string,
+    readonly kind: SpaceKind,
+    readonly pageSize: number,
+    readonly size: number,
+    public filler: Filler,
+    private readonly idKey: string = '',
+  ) {}
+
+  get id(): string {
+    return this.idKey === '' ? this.idBase : this.idBase + this.idKey;
+  }
+
+  /** The space's counters (the space itself). */
+  get counters(): CacheCounters {
+    return this;
   }
 
   /** Number of pages covering `size`. */
@@ -311,11 +331,56 @@ export class AddressSpace {
     return Math.ceil(this.size / this.pageSize);
   }
 
+  /** True when page i is resident. */
+  isResident(i: number): boolean {
+    const f = this.slots === null ? undefined : this.slots[i];
+    return f !== undefined && f.state === RESIDENT;
+  }
+
+  /** The bytes of resident page i (a view of its frame), or undefined. */
+  pageData(i: number): Uint8Array | undefined {
+    const f = this.slots === null ? undefined : this.slots[i];
+    if (f === undefined || f.state !== RESIDENT) return undefined;
+    const at = f.off + (i - f.index) * this.pageSize;
+    return f.buf.subarray(at, at + this.pageSize);
+  }
+
+  /** Each folio once (resident or pending), in page order. */
+  *folios(): IterableIterator<Folio> {
+    const s = this.slots;
+    if (s === null) return;
+    for (let i = 0; i < s.length;) {
+      const f = s[i];
+      if (f === undefined) { i++; continue; }
+      yield f;
+      i = f.index + f.count;
+    }
+  }
+
+  /** The resident pages, by index. */
+  get pages(): PageView {
+    const space = this;
+    return {
+      get: (i) => (space.isResident(i) ? space.slots![i] : undefined),
+      has: (i) => space.isResident(i),
+      get size() { return space.residentPages; },
+      *values() { for (const f of space.folios()) if (f.state === RESIDENT) yield f; },
+    };
+  }
+
+  /** Fills in flight, by page (a new map each call). */
+  get pending(): ReadonlyMap<number, Folio> {
+    const m = new Map<number, Folio>();
+    for (const f of this.folios()) if (f.state === PENDING) for (let k = 0; k < f.count; k++) m.set(f.index + k, f);
+    return m;
+  }
+
   stats(): SpaceStats {
     return {
       id: this.id, kind: this.kind, pageSize: this.pageSize, size: this.size,
       residentPages: this.residentPages, residentBytes: this.residentPages * this.pageSize,
-      members: this.members, ...this.counters,
+      members: this.members, hits: this.hits, misses: this.misses, fills: this.fills,
+      fillPages: this.fillPages, evictions: this.evictions, drops: this.drops,
     };
   }
 }
@@ -338,10 +403,14 @@ export class PageCache {
   private residentPages = 0;
   private sharedBytes = 0;
   private overcommits = 0;
-  private head: Page | null = null;
-  private tail: Page | null = null;
+  /** The CLOCK ring of resident folios, and its length. */
+  private head: Folio | null = null;
+  private tail: Folio | null = null;
+  private ringLength = 0;
   private readonly spaces = new Set<AddressSpace>();
   private readonly pools = new Map<number, FramePool>();
+  /** The pool of the last page size asked for (almost always the only one). */
+  private lastPool: FramePool | null = null;
   private nextId = 1;
   /** Registries of the sharing layers, keyed by their module (kept here so they die with the cache). */
   private readonly registries = new Map<string, unknown>();
@@ -359,22 +428,15 @@ export class PageCache {
   }
 
   private pool(pageSize: number): FramePool {
+    const last = this.lastPool;
+    if (last !== null && last.pageSize === pageSize) return last;
     let p = this.pools.get(pageSize);
     if (p === undefined) {
       p = new FramePool(pageSize);
       this.pools.set(pageSize, p);
     }
+    this.lastPool = p;
     return p;
-  }
-
-  /** Returns a page's frame to its pool now, or at its last unpin when pinned. */
-  private release(pg: Page): void {
-    if (pg.pins > 0) {
-      pg.detached = true;
-      return;
-    }
-    const pool = this.pools.get(pg.space.pageSize)!;
-    pool.release(pg.buf, pg.off);
   }
 
   /** Frees the frame pools of page sizes with no page in use; returns the bytes let go. */
@@ -384,17 +446,10 @@ export class PageCache {
       if (p.live === 0) {
         n += p.freeCount * ps;
         this.pools.delete(ps);
+        if (this.lastPool === p) this.lastPool = null;
       }
     }
     return n;
-  }
-
-  /** A read is done with a page. */
-  private unpin(pg: Page): void {
-    if (pg.pins > 0 && --pg.pins === 0 && pg.detached) {
-      pg.detached = false;
-      this.release(pg);
-    }
   }
 
   /** Bytes of page frames allocated (resident, held by reads, or free for reuse). */
@@ -419,9 +474,13 @@ export class PageCache {
     return this.nextId++;
   }
 
-  /** Creates an address space (freed with dropSpace). */
-  createSpace(id: string, kind: SpaceKind, size: number, filler: Filler, pageSize = this.pageSize): AddressSpace {
-    const s = new AddressSpace(this, id, kind, pageSize, size, filler);
+  /**
+   * Creates an address space (freed with dropSpace). With `idKey`, the id is
+   * `id + idKey`, joined only when asked for.
+   */
+  createSpace(id: string, kind: SpaceKind, size: number, filler: Filler, pageSize = this.pageSize, idKey = ''): AddressSpace {
+    // `| 0`: a page size computed as 2 ** bits is a heap number, which would box the field in every space.
+    const s = new AddressSpace(this, id, kind, pageSize | 0, size, filler, idKey);
     this.spaces.add(s);
     return s;
   }
@@ -429,11 +488,13 @@ export class PageCache {
   /** Frees a space and all its pages; later fills for it are discarded. */
   dropSpace(space: AddressSpace): void {
     if (space.dead) return;
-    for (const p of space.pages.values()) {
-      this.unlink(p);
-      this.release(p);
+    for (const f of space.folios()) {
+      // Pending folios are discarded when their fill ends (the space is dead by then).
+      if (f.state !== RESIDENT) continue;
+      this.unlink(f);
+      this.gone(f);
     }
-    space.pages.clear();
+    space.slots = null;
     space.residentPages = 0;
     space.dead = true;
     this.spaces.delete(space);
@@ -462,266 +523,322 @@ export class PageCache {
     if (!(end > pos)) return 0;
     const ps = space.pageSize;
     const last = Math.floor((end - 1) / ps);
-    const pages = space.pages;
     let i = Math.floor(pos / ps);
     let p = pos;
     let o = outOff;
-    let hits = 0;
-    // Pages whose frames are adjacent (filled together) are copied in one set().
-    let run: Uint8Array | null = null;
-    let runStart = 0;
-    let runLen = 0;
-    for (; i <= last; i++) {
-      const pg = pages.get(i);
-      if (pg === undefined) break;
-      pg.ref = true;
-      const base = i * ps;
-      const s = p - base;
-      const e = i === last ? end - base : ps;
-      if (pg.buf === run && pg.off === runStart + runLen) {
-        runLen += e; // s is 0 past the first page
-      } else {
-        if (run !== null) o = flush(out, o, run, runStart, runLen);
-        run = pg.buf;
-        runStart = pg.off + s;
-        runLen = e - s;
-      }
-      p = base + e;
-      hits++;
-    }
-    if (run !== null) o = flush(out, o, run, runStart, runLen);
-    space.counters.hits += hits;
-    ctx.counters.hits += hits;
-    this.counters.hits += hits;
-    if (i > last) return end - pos;
-    return this.readSlow(space, i, last, p, end, out, o, ctx).then(() => end - pos);
-  }
-
-  /** Pages [from, last]: pin resident ones, join or start fills for the rest, then copy. */
-  private async readSlow(space: AddressSpace, from: number, last: number, p: number, end: number,
-    out: Uint8Array, o: number, ctx: ReadContext): Promise<void> {
-    const n = last - from + 1;
-    const held: Array<Page | FillEntry> = new Array(n);
-    const waits: Promise<void>[] = [];
-    let hits = 0;
-    let misses = 0;
-    for (let i = from; i <= last; i++) {
-      const pg = space.pages.get(i);
-      if (pg !== undefined) {
-        pg.pins++;
-        pg.ref = true;
-        held[i - from] = pg;
-        hits++;
-        continue;
-      }
-      misses++;
-      let entry = space.fills?.get(i);
-      if (entry === undefined) {
-        entry = this.startFill(space, i, last, ctx);
-        waits.push(entry.promise);
-      } else if (!waits.includes(entry.promise)) {
-        waits.push(entry.promise);
-      }
-      entry.waiters[i - entry.first]!++;
-      held[i - from] = entry;
-    }
-    space.counters.hits += hits; ctx.counters.hits += hits; this.counters.hits += hits;
-    space.counters.misses += misses; ctx.counters.misses += misses; this.counters.misses += misses;
-    const settled = await Promise.allSettled(waits);
-    // Resolve every slot to its page first so that all pins are released even on failure.
-    const got: Array<Page | null> = new Array(n);
-    for (let k = 0; k < n; k++) {
-      const h = held[k]!;
-      if (h instanceof Page) got[k] = h;
-      else got[k] = h.pages ? h.pages[from + k - h.first]! : null;
-    }
-    try {
-      for (const s of settled) if (s.status === 'rejected') throw s.reason;
-      const ps = space.pageSize;
-      let run: Uint8Array | null = null;
+    const slots = space.slots;
+    if (slots !== null) {
+      let hits = 0;
+      // Runs of adjacent frames (one folio, or folios filled one after the other) are copied in one set().
+      let run: Uint8Array = EMPTY;
       let runStart = 0;
       let runLen = 0;
-      for (let k = 0; k < n; k++) {
-        const i = from + k;
-        const pg = got[k]!;
-        const base = i * ps;
-        const s = p - base;
-        const e = i === last ? end - base : ps;
-        if (pg.buf === run && pg.off === runStart + runLen) {
-          runLen += e;
+      while (i <= last) {
+        const f = slots[i];
+        if (f === undefined || f.state !== RESIDENT) break;
+        f.ref = true;
+        const stop = Math.min(f.index + f.count, last + 1);
+        const e = stop > last ? end : stop * ps;
+        const s = f.off + (p - f.index * ps);
+        if (f.buf === run && s === runStart + runLen) {
+          runLen += e - p;
         } else {
-          if (run !== null) o = flush(out, o, run, runStart, runLen);
-          run = pg.buf;
-          runStart = pg.off + s;
-          runLen = e - s;
+          if (runLen > 0) o = flush(out, o, run, runStart, runLen);
+          run = f.buf;
+          runStart = s;
+          runLen = e - p;
         }
-        p = base + e;
+        hits += stop - i;
+        p = e;
+        i = stop;
       }
-      if (run !== null) flush(out, o, run, runStart, runLen);
-    } finally {
-      for (const g of got) if (g !== null) this.unpin(g);
+      if (runLen > 0) o = flush(out, o, run, runStart, runLen);
+      if (hits > 0) {
+        space.hits += hits;
+        ctx.counters.hits += hits;
+        this.counters.hits += hits;
+      }
     }
+    if (i > last) return end - pos;
+    return this.readSlow(space, i, last, p, end, out, o, ctx, end - pos);
   }
 
-  /** Starts one backing read for the run of missing pages from `first`, plus readahead. */
-  private startFill(space: AddressSpace, first: number, lastWanted: number, ctx: ReadContext): FillEntry {
-    const lastPage = space.pageCount - 1;
-    const limit = Math.min(lastPage, lastWanted + this.readaheadPages);
-    let stop = first + 1;
-    const fills = space.fills;
-    while (stop <= limit && !space.pages.has(stop) && !(fills !== null && fills.has(stop))) stop++;
-    const count = stop - first;
-    const entry: FillEntry = { first, count, waiters: new Array<number>(count).fill(0), pages: null, promise: undefined as unknown as Promise<void> };
-    const map = (space.fills ??= new Map());
-    for (let k = 0; k < count; k++) map.set(first + k, entry);
-    space.counters.fills++; ctx.counters.fills++; this.counters.fills++;
-    space.counters.fillPages += count; ctx.counters.fillPages += count; this.counters.fillPages += count;
-    entry.promise = this.runFill(space, entry, ctx);
-    return entry;
-  }
-
-  private async runFill(space: AddressSpace, entry: FillEntry, ctx: ReadContext): Promise<void> {
-    if (space.fillInto !== null) return this.runFillInto(space, space.fillInto, entry, ctx);
-    const { first, count } = entry;
-    const ps = space.pageSize;
+  /** Pages [from, last]: pin resident folios, join or start fills for the rest, then copy. */
+  private async readSlow(space: AddressSpace, from: number, last: number, p: number, end: number,
+    out: Uint8Array, o: number, ctx: ReadContext, total: number): Promise<number> {
+    // The folios held, in page order: the first one, then the rest (rarely any).
+    let h0: Folio | null = null;
+    let hs: Folio[] | null = null;
+    let hits = 0;
+    let misses = 0;
+    for (let i = from; i <= last;) {
+      let f = space.slots === null ? undefined : space.slots[i];
+      if (f === undefined) f = this.startFill(space, i, last, ctx);
+      const stop = Math.min(f.index + f.count, last + 1);
+      if (f.state === RESIDENT) {
+        f.ref = true;
+        hits += stop - i;
+      } else {
+        misses += stop - i;
+      }
+      f.pins++;
+      if (h0 === null) h0 = f;
+      else (hs ??= []).push(f);
+      i = stop;
+    }
+    if (hits > 0) { space.hits += hits; ctx.counters.hits += hits; this.counters.hits += hits; }
+    space.misses += misses; ctx.counters.misses += misses; this.counters.misses += misses;
+    const f0 = h0!;
     try {
-      const bytes = await space.filler(first, count, ctx, space);
-      const want = Math.min(space.size, (first + count) * ps) - first * ps;
-      if (!(bytes instanceof Uint8Array) || bytes.length < want) {
-        throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${want})`, space.id);
+      if (f0.promise !== null) await f0.promise;
+      if (f0.failure !== undefined) throw f0.failure;
+      if (hs !== null) {
+        for (const f of hs) {
+          if (f.promise !== null) await f.promise;
+          if (f.failure !== undefined) throw f.failure;
+        }
       }
-      const pool = this.pool(ps);
-      const bufs: Uint8Array[] = new Array(count);
-      const offs: number[] = new Array(count);
-      const recycled = pool.allocMany(count, bufs, offs);
-      const pages: Page[] = new Array(count);
-      for (let k = 0; k < count; k++) {
-        const buf = bufs[k]!;
-        const off = offs[k]!;
-        const s0 = k * ps;
-        const e0 = Math.min(s0 + ps, want);
-        buf.set(s0 === 0 && e0 === bytes.length ? bytes : bytes.subarray(s0, e0), off);
-        if (e0 - s0 < ps && k < recycled) buf.fill(0, off + e0 - s0, off + ps);
-        const pg = new Page(space, first + k, buf, off);
-        pg.pins = entry.waiters[k]!;
-        pages[k] = pg;
+      const ps = space.pageSize;
+      o = copyFolio(f0, ps, p, end, out, o);
+      p = Math.min(end, (f0.index + f0.count) * ps);
+      if (hs !== null) {
+        for (const f of hs) {
+          o = copyFolio(f, ps, p, end, out, o);
+          p = Math.min(end, (f.index + f.count) * ps);
+        }
       }
-      entry.pages = pages;
-      if (!space.dead) for (const pg of pages) this.insert(pg);
-      else for (const pg of pages) this.release(pg);
     } finally {
-      fillDone(space, entry);
+      this.unpin(f0);
+      if (hs !== null) for (const f of hs) this.unpin(f);
     }
+    return total;
   }
 
   /**
-   * runFill for spaces with a FillerInto: the backing writes straight into
-   * the page frames, one call per run of adjacent frames (a cold pool gives
-   * one run). Frames scattered by recycling are filled through one scratch
-   * buffer instead, so a fill stays a handful of backing calls.
+   * Starts one backing read for the run of missing pages from `first`, plus
+   * readahead: one folio (or a few, when recycled frames are scattered).
+   * Returns the folio holding page `first`.
    */
-  private async runFillInto(space: AddressSpace, fill: FillerInto, entry: FillEntry, ctx: ReadContext): Promise<void> {
-    const { first, count } = entry;
+  private startFill(space: AddressSpace, first: number, lastWanted: number, ctx: ReadContext): Folio {
+    const lastPage = space.pageCount - 1;
+    const limit = Math.min(lastPage, lastWanted + this.readaheadPages);
+    let slots = space.slots;
+    let stop = first + 1;
+    if (slots === null) {
+      stop = limit + 1;
+      // Exact length for most files; large ones grow as they are read.
+      slots = space.slots = lastPage < 4096 ? new Array<Folio | undefined>(lastPage + 1) : [];
+    } else {
+      while (stop <= limit && slots[stop] === undefined) stop++;
+    }
+    const count = stop - first;
+    space.fills++; ctx.counters.fills++; this.counters.fills++;
+    space.fillPages += count; ctx.counters.fillPages += count; this.counters.fillPages += count;
+    const pool = this.pool(space.pageSize);
+    let head: Folio | null = null;
+    let prev: Folio | null = null;
+    let fresh = true;
+    for (let at = first; at < stop;) {
+      const k = pool.allocRun(stop - at);
+      const f = new Folio(space, at, k, pool.runBuf, pool.runOff);
+      fresh = pool.runFresh;
+      for (let j = 0; j < k; j++) slots[at + j] = f;
+      if (prev === null) head = f;
+      else prev.next = f;
+      prev = f;
+      at += k;
+    }
+    const h = head!;
+    const promise = this.runFill(space, h, first, count, ctx, !fresh);
+    // The fill may already be over (a filler that throws at once): then nothing waits.
+    for (let f: Folio | null = h, left = count; f !== null && left > 0 && f.state === PENDING; f = f.next) {
+      f.promise = promise;
+      left -= f.count;
+    }
+    return h;
+  }
+
+  /**
+   * Runs the backing read of one fill into its folios' frames: straight into
+   * them with a FillerInto (through one scratch buffer when recycled frames
+   * split the fill into several folios), else through the
+   * byte filler and a copy. Settles, never rejects: a failure is left in
+   * each folio's `failure`.
+   */
+  private async runFill(space: AddressSpace, head: Folio, first: number, count: number, ctx: ReadContext, zeroTail: boolean): Promise<void> {
     const ps = space.pageSize;
     const want = Math.min(space.size, (first + count) * ps) - first * ps;
-    const pool = this.pool(ps);
-    const bufs: Uint8Array[] = new Array(count);
-    const offs: number[] = new Array(count);
-    const recycled = pool.allocMany(count, bufs, offs);
-    let ok = false;
+    let failure: unknown = undefined;
     try {
-      let runs = 1;
-      for (let k = 1; k < count; k++) if (bufs[k] !== bufs[k - 1] || offs[k] !== offs[k - 1]! + ps) runs++;
-      if (runs === 1) {
-        await fill(first, count, bufs[0]!, offs[0]!, ctx, space);
-      } else if (runs <= 4) {
-        const jobs: Promise<void>[] = [];
-        for (let k = 0; k < count;) {
-          let j = k + 1;
-          while (j < count && bufs[j] === bufs[j - 1] && offs[j] === offs[j - 1]! + ps) j++;
-          jobs.push(fill(first + k, j - k, bufs[k]!, offs[k]!, ctx, space));
-          k = j;
+      const into = space.fillInto;
+      if (into !== null) {
+        if (head.count === count) {
+          checkCount(await into(first, count, head.buf, head.off, ctx, space), want, first, count, space);
+        } else {
+          // Frames in several runs (recycled ones): still one backing read (one decompression), through a scratch buffer.
+          const scratch = new Uint8Array(want);
+          checkCount(await into(first, count, scratch, 0, ctx, space), want, first, count, space);
+          for (let f: Folio | null = head; f !== null; f = f.next) {
+            const s0 = (f.index - first) * ps;
+            f.buf.set(scratch.subarray(s0, Math.min(want, s0 + f.count * ps)), f.off);
+          }
         }
-        await Promise.all(jobs);
       } else {
-        const scratch = new Uint8Array(want);
-        await fill(first, count, scratch, 0, ctx, space);
-        for (let k = 0; k < count; k++) bufs[k]!.set(scratch.subarray(k * ps, Math.min(want, (k + 1) * ps)), offs[k]!);
+        const bytes = await space.filler(first, count, ctx, space);
+        if (!(bytes instanceof Uint8Array) || bytes.length < want) {
+          throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${want})`, space.id);
+        }
+        for (let f: Folio | null = head; f !== null; f = f.next) {
+          const s0 = (f.index - first) * ps;
+          const e0 = Math.min(want, s0 + f.count * ps);
+          f.buf.set(s0 === 0 && e0 === bytes.length ? bytes : bytes.subarray(s0, e0), f.off);
+        }
       }
       // Bytes past end of file read as zeros: fresh frames already are.
       const tail = want - (count - 1) * ps;
-      if (tail < ps && recycled === count) bufs[count - 1]!.fill(0, offs[count - 1]! + tail, offs[count - 1]! + ps);
-      const pages: Page[] = new Array(count);
-      for (let k = 0; k < count; k++) {
-        const pg = new Page(space, first + k, bufs[k]!, offs[k]!);
-        pg.pins = entry.waiters[k]!;
-        pages[k] = pg;
+      if (zeroTail && tail < ps) {
+        let f = head;
+        while (f.next !== null) f = f.next;
+        const at = f.off + (f.count - 1) * ps;
+        f.buf.fill(0, at + tail, at + ps);
       }
-      entry.pages = pages;
-      ok = true;
-      if (!space.dead) for (const pg of pages) this.insert(pg);
-      else for (const pg of pages) this.release(pg);
-    } finally {
-      if (!ok) for (let k = 0; k < count; k++) pool.release(bufs[k]!, offs[k]!);
-      fillDone(space, entry);
+    } catch (e) {
+      failure = e ?? new ErofsError('EIO', 'fill failed', space.id);
+    }
+    this.fillDone(space, head, count, failure);
+  }
+
+  /** A fill is over: its folios become resident, or go (failed, or the space is gone). */
+  private fillDone(space: AddressSpace, head: Folio, count: number, failure: unknown): void {
+    let f: Folio | null = head;
+    for (let left = count; f !== null && left > 0;) {
+      const next: Folio | null = f.next;
+      f.next = null;
+      left -= f.count;
+      if (failure === undefined) f.promise = null;
+      if (failure === undefined && !space.dead) {
+        f.state = RESIDENT;
+        this.insert(f);
+      } else {
+        f.failure = failure;
+        const slots = space.slots;
+        if (slots !== null) for (let j = 0; j < f.count; j++) if (slots[f.index + j] === f) slots[f.index + j] = undefined;
+        this.gone(f);
+      }
+      f = next;
     }
   }
 
-  private insert(pg: Page): void {
-    const space = pg.space;
-    const ps = space.pageSize;
-    while (this.residentBytes + ps > this.maxBytes) {
+  /** A folio leaves the cache: its frames go back now, or at its last unpin. */
+  private gone(f: Folio): void {
+    f.state = GONE;
+    if (f.pins === 0 && f.count > 0) this.pool(f.space.pageSize).release(f.buf, f.off, f.count);
+  }
+
+  /** A read is done with a folio. */
+  private unpin(f: Folio): void {
+    if (f.pins > 0 && --f.pins === 0 && f.state === GONE && f.count > 0) {
+      this.pool(f.space.pageSize).release(f.buf, f.off, f.count);
+    }
+  }
+
+  private insert(f: Folio): void {
+    const space = f.space;
+    const bytes = f.count * space.pageSize;
+    while (this.residentBytes + bytes > this.maxBytes) {
       if (!this.evictOne()) { this.overcommits++; break; }
     }
-    space.pages.set(pg.index, pg);
-    space.residentPages++;
-    this.residentPages++;
-    this.residentBytes += ps;
-    if (space.kind !== 'private') this.sharedBytes += ps;
-    pg.prev = this.tail;
-    pg.next = null;
-    if (this.tail) this.tail.next = pg; else this.head = pg;
-    this.tail = pg;
+    space.residentPages += f.count;
+    this.residentPages += f.count;
+    this.residentBytes += bytes;
+    if (space.kind !== 'private') this.sharedBytes += bytes;
+    this.link(f, this.tail);
   }
 
-  /** Removes a page from the ring and the accounting (not from its space's map). */
-  private unlink(pg: Page): void {
-    if (pg.prev) pg.prev.next = pg.next; else this.head = pg.next;
-    if (pg.next) pg.next.prev = pg.prev; else this.tail = pg.prev;
-    pg.prev = pg.next = null;
-    const space = pg.space;
-    space.residentPages--;
-    this.residentPages--;
-    this.residentBytes -= space.pageSize;
-    if (space.kind !== 'private') this.sharedBytes -= space.pageSize;
+  /** Links a folio into the ring after `after` (null: at the head). */
+  private link(f: Folio, after: Folio | null): void {
+    f.prev = after;
+    f.next = after === null ? this.head : after.next;
+    if (f.next !== null) f.next.prev = f; else this.tail = f;
+    if (after !== null) after.next = f; else this.head = f;
+    this.ringLength++;
   }
 
-  private remove(pg: Page): void {
-    this.unlink(pg);
-    pg.space.pages.delete(pg.index);
-    this.release(pg);
+  /** Removes a folio from the ring and the accounting (not from its space's slots). */
+  private unlink(f: Folio): void {
+    if (f.prev) f.prev.next = f.next; else this.head = f.next;
+    if (f.next) f.next.prev = f.prev; else this.tail = f.prev;
+    f.prev = f.next = null;
+    this.ringLength--;
+    this.account(f.space, -f.count);
   }
 
-  /** CLOCK: skip pinned pages, give referenced ones a second chance. */
+  private account(space: AddressSpace, pages: number): void {
+    const bytes = pages * space.pageSize;
+    space.residentPages += pages;
+    this.residentPages += pages;
+    this.residentBytes += bytes;
+    if (space.kind !== 'private') this.sharedBytes += bytes;
+  }
+
+  /**
+   * Takes pages [a, b) out of resident, unpinned folio f (a whole folio, its
+   * head, its tail, or its middle, which splits it) and frees their frames.
+   */
+  private removePages(f: Folio, a: number, b: number): void {
+    const space = f.space;
+    const ps = space.pageSize;
+    const slots = space.slots!;
+    const end = f.index + f.count;
+    if (a === f.index && b === end) {
+      for (let j = a; j < b; j++) slots[j] = undefined;
+      this.unlink(f);
+      this.gone(f);
+      return;
+    }
+    for (let j = a; j < b; j++) slots[j] = undefined;
+    const pool = this.pool(ps);
+    const at = f.off + (a - f.index) * ps;
+    if (a === f.index) {
+      f.index = b;
+      f.off += (b - a) * ps;
+      f.count = end - b;
+    } else if (b === end) {
+      f.count = a - f.index;
+    } else {
+      const t = new Folio(space, b, end - b, f.buf, f.off + (b - f.index) * ps);
+      t.state = RESIDENT;
+      t.ref = f.ref;
+      for (let j = b; j < end; j++) slots[j] = t;
+      f.count = a - f.index;
+      // The tail takes its place right after f in the ring (accounted by f until now).
+      this.link(t, f);
+    }
+    pool.release(f.buf, at, b - a);
+    this.account(space, -(b - a));
+  }
+
+  /** CLOCK: skip pinned folios, give referenced ones a second chance; evicts one page. */
   private evictOne(): boolean {
-    let budget = this.residentPages * 2 + 1;
+    let budget = this.ringLength * 2 + 1;
     while (this.head !== null && budget-- > 0) {
-      const pg = this.head;
-      if (pg.pins > 0 || pg.ref) {
-        pg.ref = false;
-        if (pg !== this.tail) {
-          this.head = pg.next;
+      const f = this.head;
+      if (f.pins > 0 || f.ref) {
+        f.ref = false;
+        if (f !== this.tail) {
+          this.head = f.next;
           this.head!.prev = null;
-          pg.prev = this.tail;
-          pg.next = null;
-          this.tail!.next = pg;
-          this.tail = pg;
+          f.prev = this.tail;
+          f.next = null;
+          this.tail!.next = f;
+          this.tail = f;
         }
         continue;
       }
-      this.remove(pg);
-      pg.space.counters.evictions++;
-      if (pg.space.owner) pg.space.owner.evictions++;
+      const space = f.space;
+      this.removePages(f, f.index, f.index + 1);
+      space.evictions++;
+      if (space.owner) space.owner.evictions++;
       this.counters.evictions++;
       return true;
     }
@@ -741,12 +858,15 @@ export class PageCache {
     const first = Math.ceil(pos / ps);
     const lastExcl = len > 0 && pos + len < space.size ? Math.floor((pos + len) / ps) : Infinity;
     let dropped = 0;
-    for (const pg of [...space.pages.values()]) {
-      if (pg.index < first || pg.index >= lastExcl || pg.pins > 0) continue;
-      this.remove(pg);
-      dropped++;
+    for (const f of [...space.folios()]) {
+      if (f.state !== RESIDENT || f.pins > 0) continue;
+      const a = Math.max(first, f.index);
+      const b = Math.min(lastExcl, f.index + f.count);
+      if (a >= b) continue;
+      this.removePages(f, a, b);
+      dropped += b - a;
     }
-    space.counters.drops += dropped;
+    space.drops += dropped;
     if (space.owner) space.owner.drops += dropped;
     this.counters.drops += dropped;
     return dropped;
@@ -758,6 +878,20 @@ export class PageCache {
     for (const s of this.spaces) n += this.dropRange(s);
     return n;
   }
+}
+
+/** A FillerInto's answer, when it is a count, must be the whole range. */
+function checkCount(n: unknown, want: number, first: number, count: number, space: AddressSpace): void {
+  if (typeof n === 'number' && n !== want) {
+    throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${want})`, space.id);
+  }
+}
+
+/** Copies the bytes of folio f in [p, end) (p inside f) to out[o...]; returns the new o. */
+function copyFolio(f: Folio, ps: number, p: number, end: number, out: Uint8Array, o: number): number {
+  const e = Math.min(end, (f.index + f.count) * ps);
+  if (e <= p) return o;
+  return flush(out, o, f.buf, f.off + (p - f.index * ps), e - p);
 }
 
 /** Copies arena bytes [start, start + len) (a frame or a run of adjacent frames) to out[o...]; returns the new o. */

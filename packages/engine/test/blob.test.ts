@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlobRegistry, PageCache, mount } from '@erofs/engine';
+import { BlobRegistry, PageCache, mount, newCounters } from '@erofs/engine';
 import { FakeImage, bytes } from './fake-image.js';
 
 const CS = 4096;
@@ -108,4 +108,33 @@ test('concurrent reads of shared chunks from two mounts fill each blob page once
   for (let k = 0; k < 5; k++) rs.push(m1.readFile('/f1'), m2.readFile('/f2'));
   await Promise.all(rs);
   assert.equal(cache.stats().fillPages, 4);
+});
+
+test('a miss in a blob space fills through the reading mount\'s own blob, else through the newest member', async () => {
+  // Blobs are trusted by tag: give the two images different bytes under one
+  // tag, so the bytes cached tell whose source filled them.
+  const cache = new PageCache({ maxBytes: 1 << 24, readaheadPages: 0 });
+  const OTHER = bytes(CS * 8, 22);
+  const i1 = new FakeImage({ blobs: [{ tag: 'sha256:blobx', data: BLOB }], files: { '/f1': { chunks: [[1, 0], [1, CS]], fingerprint: null } } });
+  const i2 = new FakeImage({ blobs: [{ tag: 'sha256:blobx', data: OTHER }], files: { '/f2': { chunks: [[1, 2 * CS], [1, 3 * CS]], fingerprint: null } } });
+  const m1 = await mount(i1, { cache, blobShare: true, domainId: 'd' });
+  const m2 = await mount(i2, { cache, blobShare: true, domainId: 'd' });
+  assert.equal(m1.blobSpaces.get(1), m2.blobSpaces.get(1), 'one shared blob space');
+  // m2 joined last (the newest member), yet m1's misses read m1's blob.
+  assert.deepEqual(await m1.readFile('/f1'), cat(chunk(0), chunk(1)));
+  assert.deepEqual([i1.blobReads, i2.blobReads], [2, 0]);
+  assert.deepEqual(await m2.readFile('/f2'), OTHER.subarray(2 * CS, 4 * CS));
+  assert.deepEqual([i1.blobReads, i2.blobReads], [2, 2]);
+  // A read that names no member mount fills through the newest member.
+  const space = m1.blobSpaces.get(1)!;
+  const out = new Uint8Array(CS);
+  assert.equal(await cache.readInto(space, 5 * CS, CS, out, 0, { counters: newCounters() }), CS);
+  assert.deepEqual(out, OTHER.subarray(5 * CS, 6 * CS));
+  assert.deepEqual([i1.blobReads, i2.blobReads], [2, 3]);
+  // Once m1 is gone, its pages stay and its misses are the remaining member's.
+  await m1.unmount();
+  const m3 = await mount(new FakeImage({ blobs: [{ tag: 'sha256:blobx', data: BLOB }], files: { '/f3': { chunks: [[1, 6 * CS]], fingerprint: null } } }),
+    { cache, blobShare: true, domainId: 'd' });
+  assert.deepEqual(await m3.readFile('/f3'), chunk(6), 'the reader m3 fills through its own blob although m2 is older');
+  assert.deepEqual([i1.blobReads, i2.blobReads], [2, 3]);
 });
