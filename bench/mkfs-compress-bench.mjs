@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Compressed mkfs benchmark: our writer (library, in a child process) next to
-// Debian's mkfs.erofs, -zlz4 and -zlz4hc, on one large real tree.
+// Compressed mkfs benchmark: our mkfs-erofs next to Debian's mkfs.erofs,
+// -zlz4 and -zlz4hc, on one large real tree.
 // Usage: node bench/mkfs-compress-bench.mjs [SOURCE_DIR] [--runs=N] [--workers=N]
 // Default SOURCE_DIR: /usr/lib/x86_64-linux-gnu (hundreds of MB, thousands of files).
-// Peak RSS: GNU time's %M for both; CPU: user+sys of the whole process (all threads). Our side runs compiled dist/ when it is
-// built (pnpm build), else sources through tsx (slower start-up, same output).
+// Peak RSS: GNU time's %M for both; CPU: user+sys of the whole process (all threads).
+// Ours runs as bin/mkfs-erofs does (the built CLI, with the environment and
+// node flags of the launcher's #! line, as bench/mkfs-bench.mjs); when the CLI
+// is not built, the writer library runs from sources through tsx (slower
+// start-up, same output).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,12 +31,22 @@ const o = { ...defaultWriterOptions(), compression: parseCompressionSpecs(z), uu
 if (workers !== 'default') o.workers = Number(workers);
 await buildImage(root, o, out);
 `);
-const useDist = existsSync(join(root, 'packages/writer/dist/index.js'));
-const nodeArgs = useDist ? [] : ['--conditions=source', '--import', 'tsx'];
+const cli = join(root, 'packages/cli/dist/bin/mkfs-erofs.js');
+const useDist = existsSync(cli);
+/** Environment and node flags of the launcher's first line (`#!/usr/bin/env -S VAR=value node --flag ...`). */
+const launcher = (() => {
+  const words = readFileSync(join(root, 'bin/mkfs-erofs'), 'utf8').split('\n')[0].replace(/^#!\s*/, '').split(/\s+/);
+  const i = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const env = Object.fromEntries(words.slice(0, Math.max(i, 0)).filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => w.split(/=(.*)/s).slice(0, 2)));
+  return { env, flags: i >= 0 ? words.slice(i + 1) : [] };
+})();
+const oursArgv = (z, img) => useDist
+  ? [...launcher.flags, cli, `-z${z}`, '-T0', '-U00000000-0000-0000-0000-000000000000', '--quiet', ...(workersArg ? [`--workers=${workersArg}`] : []), img, src]
+  : ['--conditions=source', '--import', 'tsx', driver, src, img, z, workersArg ?? 'default'];
 
-function timed(cmd, argv) {
+function timed(cmd, argv, env = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-f', '%M %U %S', cmd, ...argv], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(TIME, ['-f', '%M %U %S', cmd, ...argv], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const lines = r.stderr.trim().split('\n');
@@ -44,7 +57,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const du = spawnSync('du', ['-sb', src], { encoding: 'utf8' }).stdout.split('\t')[0];
 const nfiles = spawnSync('sh', ['-c', `find '${src}' -type f | wc -l`], { encoding: 'utf8' }).stdout.trim();
-console.log(`source: ${src} (${(Number(du) / 1e6).toFixed(0)} MB, ${nfiles} files); runs: ${runs}; ours: ${useDist ? 'dist' : 'tsx sources'}, workers=${workersArg ?? 'default'}`);
+console.log(`source: ${src} (${(Number(du) / 1e6).toFixed(0)} MB, ${nfiles} files); runs: ${runs}; ours: ${useDist ? `bin/mkfs-erofs (${[...Object.entries(launcher.env).map(([k, v]) => `${k}=${v}`), 'node', ...launcher.flags].join(' ')})` : 'tsx sources'}, workers=${workersArg ?? 'default'}`);
 spawnSync('cat', [], { input: '' });
 // warm the page cache
 spawnSync('sh', ['-c', `find '${src}' -type f -exec cat {} + > /dev/null 2>&1`]);
@@ -60,7 +73,7 @@ for (const z of ['lz4', 'lz4hc']) {
     rmSync(b, { force: true });
     theirs.push({ ...timed(MKFS, [`-z${z}`, '-T0', a, src]), size: 0 });
     theirs[i].size = statSync(a).size;
-    ours.push({ ...timed(process.execPath, [...nodeArgs, driver, src, b, z, workersArg ?? 'default']), size: 0 });
+    ours.push({ ...timed(process.execPath, oursArgv(z, b), useDist ? launcher.env : {}), size: 0 });
     ours[i].size = statSync(b).size;
   }
   const m = (xs, k) => median(xs.map((x) => x[k]));

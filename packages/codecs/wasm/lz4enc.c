@@ -230,20 +230,37 @@ int lz4e_fast(const u8 *src, u32 len, u32 avail, u8 *dst, u32 cap, int dest) {
   for (;;) {
     const u8 *ref;
     u32 searches = 1u << 6;
-    /* Find a match: the step grows on incompressible data. */
+    /*
+     * destSize: once the pending literals alone no longer fit, the block
+     * ends at anchor whatever comes next, so stop scanning (on
+     * incompressible data this saves reading far past the block's end).
+     */
+    const u8 *litlimit = dest && (u32)(o.oend - o.op) < (u32)(scanlimit - anchor) ? anchor + (o.oend - o.op) : scanlimit;
+    /*
+     * Find a match: the step grows on incompressible data. The next
+     * position's hash is computed while this one is looked up (as liblz4
+     * does: the two are independent, so they overlap).
+     */
+    if (UNLIKELY(ip > litlimit)) {
+      if (ip <= scanlimit || ip > mflimit) goto last;
+      return NEED_MORE;
+    }
+    u32 h = fast_hash(ip);
     for (;;) {
-      if (UNLIKELY(ip > scanlimit)) {
-        if (ip > mflimit) goto last;
-        return NEED_MORE;
-      }
-      u32 h = fast_hash(ip);
+      const u8 *next = ip + (searches++ >> 6);
       u32 e = tab[h];
       tab[h] = (u32)(ip - src) + base;
+      u32 hn = LIKELY(next <= litlimit) ? fast_hash(next) : 0;
       if (e >= base) {
         ref = src + (e - base);
         if ((u32)(ip - ref) <= MAX_DISTANCE && rd32(ref) == rd32(ip)) break;
       }
-      ip += searches++ >> 6;
+      ip = next;
+      if (UNLIKELY(ip > litlimit)) {
+        if (ip <= scanlimit || ip > mflimit) goto last;
+        return NEED_MORE;
+      }
+      h = hn;
     }
     /* Extend backwards into the pending literals. */
     while (ip > anchor && ref > src && ip[-1] == ref[-1]) {

@@ -682,7 +682,8 @@ export class ImageWriter {
         const n = Math.min(fc.segmentBytes, size - off);
         await budget.acquire(n);
         held = n;
-        const b = pool.buffer(n);
+        // small files are read straight into the pool's batch buffer
+        const b = pool.slot(n, fc.spec) ?? pool.buffer(n);
         let got = 0;
         while (got < n) {
           let r: number;
@@ -814,6 +815,7 @@ export class ImageWriter {
         reused ||= at.reused;
       }
       if (nblk > 0) await this.writeBlocks(r.data.subarray(0, nblk * bs), base);
+      r.release?.(); // its buffer may be reused now
       this.nextBlk += nblk;
       for (const e of r.extents) {
         const x: FileExtent = { length: e.length, plen: e.plen, raw: e.raw, pblk: pblkOf(e) };

@@ -63,6 +63,8 @@ export interface BatchReply {
   /** The input buffer, handed back for reuse. */
   buf?: ArrayBuffer;
   out?: ArrayBuffer;
+  /** The results are in `buf` (no `out`): it is reused once they are all released. */
+  outInBuf?: boolean;
   results?: WireResult[];
   /** Every result's extents, packed (see packExtents); each result's rest.extents is then [first, count]. */
   extents?: Float64Array;
@@ -212,7 +214,8 @@ export class CompressPool {
   private failed: Error | undefined;
   private open: Batch | undefined;
   private flushQueued = false;
-  private readonly free = new Map<number, ArrayBuffer[]>();
+  /** Buffers to reuse, oldest first (at most FREE_BYTES). */
+  private readonly free: ArrayBuffer[] = [];
   private freeBytes = 0;
   readonly entry: WorkerEntry | undefined;
 
@@ -235,14 +238,20 @@ export class CompressPool {
     if (!b) return;
     this.inflight.delete(m.id);
     this.load[b.worker]! -= b.used;
-    if (m.buf) this.recycle(m.buf);
-    if (m.error || !m.results || !m.out) {
+    const outBuf = m.outInBuf ? m.buf : m.out;
+    if (m.buf && !m.outInBuf) this.recycle(m.buf);
+    if (m.error || !m.results || !outBuf) {
       const err = m.error ?? { message: 'no result' };
       const e = new ErofsError((err.code as 'EIO') ?? 'EIO', `compression failed: ${err.message}`);
       for (const it of b.items) it.reject(e);
       return;
     }
-    const out = new Uint8Array(m.out);
+    const out = new Uint8Array(outBuf);
+    // a buffer that came back holding the results is reused once the committer has written them all
+    let pending = b.items.length;
+    const release = m.outInBuf ? () => {
+      if (--pending === 0) this.recycle(outBuf);
+    } : undefined;
     for (let i = 0; i < b.items.length; i++) {
       const w = m.results[i]!;
       const r = w.rest as unknown as SegmentResult & Record<string, unknown>;
@@ -253,6 +262,14 @@ export class CompressPool {
       for (const [name, off, len] of w.bins) {
         // data is a view (one buffer per batch); smaller byte fields may be kept long: copies
         r[name] = name === 'data' ? out.subarray(off, off + len) : out.slice(off, off + len);
+      }
+      if (release) {
+        let once = false;
+        r.release = () => {
+          if (once) return;
+          once = true;
+          release();
+        };
       }
       b.items[i]!.resolve(r);
     }
@@ -267,20 +284,33 @@ export class CompressPool {
     this.open = undefined;
   }
 
+  /**
+   * Keeps `buf` for reuse. The oldest buffers make room, so what is kept
+   * follows what is used now (segment buffers of large files, batch buffers
+   * of small ones).
+   */
   private recycle(buf: ArrayBuffer): void {
     const n = buf.byteLength;
-    if (n % BUF_CLASS !== 0 || this.freeBytes + n > FREE_BYTES) return;
-    let l = this.free.get(n);
-    if (!l) this.free.set(n, (l = []));
-    l.push(buf);
+    if (n % BUF_CLASS !== 0 || n > FREE_BYTES) return;
+    this.free.push(buf);
     this.freeBytes += n;
+    while (this.freeBytes > FREE_BYTES) this.freeBytes -= this.free.shift()!.byteLength;
   }
 
+  /** A buffer of `cap` bytes (a multiple of BUF_CLASS), or up to twice that: reused when possible. */
   private take(cap: number): ArrayBuffer {
-    const l = this.free.get(cap);
-    const b = l?.pop();
-    if (b) {
-      this.freeBytes -= cap;
+    let k = -1;
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const n = this.free[i]!.byteLength;
+      if (n === cap) {
+        k = i;
+        break;
+      }
+      if (n > cap && n <= 2 * cap && (k < 0 || n < this.free[k]!.byteLength)) k = i;
+    }
+    if (k >= 0) {
+      const b = this.free.splice(k, 1)[0]!;
+      this.freeBytes -= b.byteLength;
       return b;
     }
     return new ArrayBuffer(cap);
@@ -294,6 +324,24 @@ export class CompressPool {
   buffer(n: number): Uint8Array {
     if (this.workers.length === 0 || n <= SMALL) return new Uint8Array(n);
     return new Uint8Array(this.take(Math.ceil(n / BUF_CLASS) * BUF_CLASS), 0, n);
+  }
+
+  /**
+   * Room for a small segment of `n` bytes right in the batch that
+   * {@link run} would copy it into (so a reader can fill it in place), or
+   * null (no workers, or too large: use {@link buffer}). The view is valid
+   * only until the next call into the pool or the next turn of the event
+   * loop: fill it and pass it to run() synchronously.
+   */
+  slot(n: number, spec: CompressionSpec): Uint8Array | null {
+    if (this.workers.length === 0 || n > SMALL || this.failed) return null;
+    let b = this.open;
+    if (b && (b.spec !== spec || b.used + n > b.buf.byteLength)) {
+      this.flush();
+      b = undefined;
+    }
+    if (!b) b = this.open = { buf: this.take(BATCH_BYTES), used: 0, items: [], spec, worker: 0 };
+    return new Uint8Array(b.buf, b.used, n);
   }
 
   /**
@@ -335,7 +383,8 @@ export class CompressPool {
       }
       if (!b) b = this.open = { buf: this.take(BATCH_BYTES), used: 0, items: [], spec, worker: 0 };
       item.off = b.used;
-      new Uint8Array(b.buf, b.used, src.length).set(src);
+      // a slot() view is in place already
+      if (src.buffer !== b.buf || src.byteOffset !== b.used) new Uint8Array(b.buf, b.used, src.length).set(src);
       b.used += src.length;
       b.items.push(item);
       if (b.used >= BATCH_BYTES - 4096 || b.items.length >= BATCH_ITEMS) this.flush();
@@ -353,7 +402,19 @@ export class CompressPool {
   private flush(): void {
     const b = this.open;
     this.open = undefined;
-    if (b && b.items.length > 0) this.send(b);
+    if (!b) return;
+    if (b.items.length === 0) {
+      this.recycle(b.buf);
+      return;
+    }
+    if (b.used < b.buf.byteLength / 4) {
+      // mostly empty (the reader had to wait): send a copy of exactly what it
+      // holds and keep the large buffer here, so waiting does not multiply them
+      const buf = b.buf;
+      b.buf = buf.slice(0, b.used);
+      this.recycle(buf);
+    }
+    this.send(b);
   }
 
   private send(b: Batch): void {
@@ -375,7 +436,7 @@ export class CompressPool {
     this.flush();
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
-    this.free.clear();
+    this.free.length = 0;
     this.freeBytes = 0;
   }
 }

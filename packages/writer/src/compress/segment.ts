@@ -59,6 +59,11 @@ export interface SegmentResult {
   idata?: Uint8Array;
   /** The uncompressed tail for the packed inode (-E fragments), if any. */
   frag?: Uint8Array;
+  /**
+   * Set by the pool on results whose `data` lives in a reusable buffer: the
+   * committer calls it once `data` is written and no longer needed.
+   */
+  release?: () => void;
 }
 
 function roundUp(n: number, bs: number): number {
@@ -68,8 +73,12 @@ function roundUp(n: number, bs: number): number {
 let scratch: Uint8Array | undefined;
 let scratch2: Uint8Array | undefined;
 
-/** Compresses `src` (a whole segment) with `comp`. */
-export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compressor): SegmentResult {
+/**
+ * Compresses `src` (a whole segment) with `comp`. `into`, when given, is
+ * where the physical blocks are written (the result's `data` is then a view
+ * of it, unless it had to grow); else a new buffer is allocated.
+ */
+export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compressor, into?: Uint8Array): SegmentResult {
   const bs = 1 << p.blkszbits;
   const pcs = p.pclusterSize;
   if (!scratch || scratch.length < pcs) scratch = new Uint8Array(pcs);
@@ -77,7 +86,7 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
   const extents: SegExtent[] = [];
   // The output, written in place: usually a little less than the input
   // rounded up to blocks; grown when raw pieces make it longer.
-  let out = new Uint8Array(roundUp(src.length, bs) + bs);
+  let out = into ?? new Uint8Array(roundUp(src.length, bs) + bs);
   const reserve = (n: number): void => {
     const need = nblk * bs + n;
     if (need <= out.length) return;
@@ -100,6 +109,7 @@ export function compressSegment(src: Uint8Array, p: SegmentParams, comp: Compres
       const at = nblk * bs;
       const shift = p.interlaced ? clusterofs : 0;
       const right = Math.min(bs - shift, count);
+      if (count < bs) out.fill(0, at, at + bs); // `out` may be a reused buffer
       out.set(src.subarray(head, head + right), at + shift);
       if (count > right) out.set(src.subarray(head + right, head + count), at);
       extents.push({ length: count, plen: bs, raw: true, blk: nblk });

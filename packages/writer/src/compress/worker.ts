@@ -2,8 +2,9 @@
  * Worker-thread entry: compresses batches of segments sent by
  * {@link CompressPool}. Message: { id, buf, items: [{ off, len, params }], spec }.
  * Reply: { id, buf (handed back for reuse), out, results } with every
- * result's byte fields (data, idata, ...) packed one after another in `out`
- * (a buffer of exactly their size), or { id, buf, error }.
+ * result's byte fields (data, idata, ...) packed one after another at the
+ * start of `buf` (`outInBuf`, when they fit: the input is not needed any
+ * more) or in `out` (a buffer of exactly their size), or { id, buf, error }.
  */
 import { parentPort } from 'node:worker_threads';
 import { Compressor, prepareCompressor } from './codec.js';
@@ -49,23 +50,43 @@ async function compressorFor(spec: BatchMessage['spec']): Promise<Compressor> {
   return c;
 }
 
+/**
+ * Where segments' physical blocks are written before they are packed into the
+ * reply (reused from batch to batch: no fresh buffer, no page faults, per
+ * segment).
+ */
+let arena = new Uint8Array(0);
+
 function handle(job: BatchMessage, c: Compressor): void {
   const results: SegmentResult[] = [];
+  let need = 0;
+  for (const it of job.items) {
+    const bs = 1 << it.params.blkszbits;
+    need += Math.ceil(it.len / bs) * bs + bs;
+  }
+  if (arena.length < need) arena = new Uint8Array(Math.max(need, Math.min(arena.length * 2, 64 << 20)));
+  let at = 0;
   let total = 0;
   for (const it of job.items) {
     const src = new Uint8Array(job.buf, it.off, it.len);
+    const bs = 1 << it.params.blkszbits;
     let r: SegmentResult;
     c.hold(src);
     try {
-      r = compressSegment(src, it.params, c);
+      r = compressSegment(src, it.params, c, arena.subarray(at, at + Math.ceil(it.len / bs) * bs + bs));
     } finally {
       c.release();
     }
+    if (r.data.buffer === arena.buffer) at = r.data.byteOffset + r.data.length;
     results.push(r);
     for (const v of Object.values(r)) if (v instanceof Uint8Array) total += v.length;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
+  // The input is not needed any more: when the results fit, they go back in
+  // its buffer (one transfer, and the pool reuses that buffer once they are
+  // written). None of them is a view of it (fragments and tails are copies).
+  const inBuf = total <= job.buf.byteLength;
+  const out = inBuf ? new Uint8Array(job.buf, 0, total) : new Uint8Array(total);
+  at = 0;
   const packed = packExtents(results.map((r) => r.extents));
   let first = 0;
   const wire: WireResult[] = results.map((r) => {
@@ -87,8 +108,13 @@ function handle(job: BatchMessage, c: Compressor): void {
     }
     return { rest, bins };
   });
-  const reply: BatchReply = { id: job.id, buf: job.buf, out: out.buffer, results: wire };
-  const transfer: ArrayBuffer[] = [job.buf, out.buffer];
+  const reply: BatchReply = { id: job.id, buf: job.buf, results: wire };
+  const transfer: ArrayBuffer[] = [job.buf];
+  if (inBuf) reply.outInBuf = true;
+  else {
+    reply.out = out.buffer;
+    transfer.push(out.buffer);
+  }
   if (packed) {
     reply.extents = packed;
     transfer.push(packed.buffer as ArrayBuffer);
