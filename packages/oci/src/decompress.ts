@@ -43,6 +43,13 @@ function haveZstdCli(): boolean {
   return zstdCliOk;
 }
 
+/** A Zstandard frame, or a skippable frame (which may precede it), starts here. */
+function isZstdStart(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return true;
+  return (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18;
+}
+
 /**
  * Yields the decompressed bytes of `input`, sniffing the codec from the first
  * bytes unless told. Corrupt compressed data ends in an EFSCORRUPTED error
@@ -54,6 +61,8 @@ export async function* decompress(input: ByteInput, opts: DecompressOptions = {}
   // Sniff without losing the bytes: they are replayed in front of the rest.
   const head = await src.readExact(4);
   const kind = opts.compression && opts.compression !== 'auto' ? opts.compression : detectCompression(head);
+  // a forced codec must match: `zstd -d` would also decode gzip (and xz, lz4) streams
+  if (kind === 'zstd' && !isZstdStart(head)) throw corrupt('not a Zstandard stream', where);
   async function* rest(): AsyncGenerator<Uint8Array> {
     if (head.length) yield head;
     for (;;) {

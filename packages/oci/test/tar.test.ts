@@ -167,6 +167,15 @@ test('zstd: fzstd and the zstd program agree; damaged streams fail', async (t) =
     bad.fill(0x41, 12, 40);
     await assert.rejects(list2(decompress([bad], { zstd })), (e: unknown) => e instanceof ErofsError && e.code === 'EFSCORRUPTED', zstd);
     await assert.rejects(list2(decompress([zst.subarray(0, zst.length - 6)], { zstd })), (e: unknown) => e instanceof ErofsError && e.code === 'EFSCORRUPTED', zstd);
+    // --unzstd on a gzip stream: the zstd program would decode it, we refuse it
+    await assert.rejects(
+      list2(decompress([gzipSync(tar)], { zstd, compression: 'zstd' })),
+      (e: unknown) => e instanceof ErofsError && e.code === 'EFSCORRUPTED' && /not a Zstandard stream/.test(e.message),
+      zstd,
+    );
+    // a skippable frame before the data is still Zstandard
+    const skippable = new Uint8Array([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    assert.equal(await list2(decompress([concat([skippable, zst])], { zstd, compression: 'zstd' })), 100_001, zstd);
   }
 });
 
