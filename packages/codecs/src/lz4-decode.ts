@@ -77,7 +77,8 @@ export function lz4Decompress(
   if (dstEnd - dstStart >= LZ4_WASM_THRESHOLD && lz4WasmAvailable()) {
     checkRange('lz4', 'input', src, srcStart, srcEnd);
     checkRange('lz4', 'output', dst, dstStart, dstEnd);
-    const n = lz4DecompressWasm(src, srcStart, srcEnd, dst, dstStart, dstEnd, options?.partial === true, options?.where);
+    // The options object itself, so that a lazily computed `where` is only read for an error.
+    const n = lz4DecompressWasm(src, srcStart, srcEnd, dst, dstStart, dstEnd, options?.partial === true, options);
     if (n !== undefined) return n;
   }
   return lz4DecompressJs(src, srcStart, srcEnd, dst, dstStart, dstEnd, options);

@@ -84,9 +84,11 @@ function errorMessage(code: number, detail: number, expected: number): string {
 
 /**
  * Decodes with the wasm module. Arguments must already be validated (the
- * ranges inside their arrays) and `lz4WasmAvailable()` must be true; returns
- * undefined when the sizes are beyond {@link LZ4_WASM_MAX_BYTES} or memory
- * cannot grow, so the caller falls back to the TypeScript decoder.
+ * ranges inside their arrays) and `lz4WasmAvailable()` must be true; `where`
+ * (for the error message) may be an options object whose `where` is read only
+ * on failure. Returns undefined when the sizes are beyond
+ * {@link LZ4_WASM_MAX_BYTES} or memory cannot grow, so the caller falls back
+ * to the TypeScript decoder.
  * On malformed input nothing is written to `dst`.
  */
 export function lz4DecompressWasm(
@@ -97,7 +99,7 @@ export function lz4DecompressWasm(
   dstStart: number,
   dstEnd: number,
   partial: boolean,
-  where: string | undefined,
+  where: string | { readonly where?: string | undefined } | undefined,
 ): number | undefined {
   const inst = slot.current();
   if (!inst) return undefined;
@@ -112,7 +114,8 @@ export function lz4DecompressWasm(
   bytes.set(src.subarray(srcStart, srcEnd), srcPtr);
   const r = inst.exports.lz4_decode(srcPtr, srcLen, dstPtr, dstLen, partial ? 1 : 0);
   if (r < 0) {
-    throw corruptInput('lz4', errorMessage(-r, inst.exports.lz4_err_detail() >>> 0, dstLen), where);
+    const text = typeof where === 'object' ? where.where : where;
+    throw corruptInput('lz4', errorMessage(-r, inst.exports.lz4_err_detail() >>> 0, dstLen), text);
   }
   dst.set(bytes.subarray(dstPtr, dstPtr + r), dstStart);
   return r;

@@ -6,7 +6,7 @@ import {
 } from '@erofs/format';
 import { compareBytes, findInBlock, isDotOrDotDot, parseDirBlock, type RawDirent } from './dir.js';
 import { fileKind, isCompressedLayout, nidText, parseInode, type Inode } from './inode.js';
-import { BlockCache, readExact, readExactInto, type BlockSource } from './source.js';
+import { BlockCache, ReadAhead, readExact, type BlockSource } from './source.js';
 import { readSuper, type DeviceInfo, type SuperInfo } from './super.js';
 import { longPrefixText, makeEntry, parseIbody, type LongPrefixInfo, type RawXattr, type XattrEntry } from './xattr.js';
 import { loadZ, type ZImage, type ZReader } from './zcontract.js';
@@ -196,17 +196,23 @@ export class Image {
   private mbox: Promise<MetaSpace> | undefined;
   private readonly inodes = new Lru<bigint, Promise<Inode>>(16384);
   private readonly dirBlocks = new Lru<string, Promise<RawDirent[]>>(2048);
-  private readonly zReaders = new Lru<bigint, Promise<ZReader>>(1024);
+  private readonly zReaders = new Lru<bigint, Promise<ZReader>>(128);
   private prefixTable: Promise<LongPrefixInfo[]> | undefined;
   private readonly devSources = new Map<number, Promise<BlockSource>>();
   private zimg: ZImage | undefined;
+  /** Readahead of file data on the primary device. */
+  private readonly dataRa: ReadAhead;
 
   private constructor(source: BlockSource, sb: SuperInfo, opts: OpenOptions) {
     this.source = source;
     this.sb = sb;
     this.opts = opts;
     const declared = this.primarySize();
-    const cache = new BlockCache(sb.blksz, source.size, (p, l) => readExact(source, p, l, 'metadata'), opts.cacheBlocks ?? 1024);
+    this.dataRa = new ReadAhead(source, Math.min(source.size, declared));
+    // Metadata and data blocks are interleaved on the device (mkfs allocates
+    // them in one pass): metadata comes out of the data readahead's chunks
+    // when they hold it (copied, so that a cached block never pins a chunk).
+    const cache = new BlockCache(sb.blksz, source.size, (p, l) => this.dataRa.readCached(p, l, 'metadata', true), opts.cacheBlocks ?? 1024);
     this.devMeta = {
       size: declared,
       read: (pos, len, where) => {
@@ -298,6 +304,17 @@ export class Image {
     return readExact(await this.deviceSource(deviceId, where), pa, len, where);
   }
 
+  /**
+   * File data of device 0 (pclusters, plain extents): readDevice, through
+   * the readahead when it stays on the primary device. The bytes may be a
+   * read-only view of a readahead chunk: copy them before handing them out.
+   */
+  private readData(deviceId: number, pa: number, len: number, where: string): Promise<Uint8Array> {
+    if (deviceId !== 0 || this.sb.devices.length) return this.readDevice(deviceId, pa, len, where);
+    this.checkPrimary(pa, len, where);
+    return this.dataRa.read(pa, len, where);
+  }
+
   // ------------------------------------------------------------ metadata spaces
 
   private metabox(): Promise<MetaSpace> {
@@ -344,23 +361,28 @@ export class Image {
   }
 
   private async loadInode(nid: bigint): Promise<Inode> {
-    const where = nidText(nid);
     const inMbox = nid >> 63n === 1n;
     const space = inMbox ? await this.metabox() : this.devMeta;
-    const slot = nid & ((1n << 63n) - 1n);
     const base = inMbox ? 0 : this.sb.metaBlkaddr * this.sb.blksz;
-    const posBig = BigInt(base) + (slot << 5n);
-    if (posBig + BigInt(INODE_COMPACT_SIZE) > BigInt(space.size)) {
-      throw corrupted(`inode position ${posBig} beyond the end of the ${inMbox ? 'metabox' : 'filesystem'}`, where);
+    // Number arithmetic while exact (every real nid); BigInt only for the huge ones.
+    let pos: number;
+    if (nid < 0x10000000000n) pos = base + Number(nid & ((1n << 63n) - 1n)) * 32;
+    else {
+      const posBig = BigInt(base) + ((nid & ((1n << 63n) - 1n)) << 5n);
+      pos = posBig > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(posBig);
     }
-    const pos = Number(posBig);
-    let b = await space.read(pos, INODE_COMPACT_SIZE, where);
+    if (!(pos + INODE_COMPACT_SIZE <= space.size)) {
+      const posBig = BigInt(base) + ((nid & ((1n << 63n) - 1n)) << 5n);
+      throw corrupted(`inode position ${posBig} beyond the end of the ${inMbox ? 'metabox' : 'filesystem'}`, nidText(nid));
+    }
+    // In range (checked above), so the reads need no `where` of their own.
+    let b = await space.read(pos, INODE_COMPACT_SIZE, 'inode');
     if (b[0]! & 1) {
-      if (pos + INODE_EXTENDED_SIZE > space.size) throw corrupted('extended inode beyond the end of the metadata', where);
-      b = await space.read(pos, INODE_EXTENDED_SIZE, where);
+      if (pos + INODE_EXTENDED_SIZE > space.size) throw corrupted('extended inode beyond the end of the metadata', nidText(nid));
+      b = await space.read(pos, INODE_EXTENDED_SIZE, 'inode');
     }
     const ino = parseInode(this.sb, nid, pos, b, inMbox);
-    if (pos + ino.inodeIsize + ino.xattrIsize > space.size) throw corrupted('inline xattrs beyond the end of the metadata', where);
+    if (pos + ino.inodeIsize + ino.xattrIsize > space.size) throw corrupted('inline xattrs beyond the end of the metadata', nidText(nid));
     return ino;
   }
 
@@ -384,7 +406,12 @@ export class Image {
       cfgs: this.sb.cfgs,
       packedNid: this.sb.packedNid,
       ...(this.opts.decoders ? { decoders: this.opts.decoders } : {}),
-      readData: (pos, len) => this.readDevice(0, pos, len, 'compressed data'),
+      readData: (pos, len) => this.readData(0, pos, len, 'compressed data'),
+      readDataSome: (pos, len, need) => {
+        if (this.sb.devices.length) return this.readDevice(0, pos, len, 'compressed data');
+        this.checkPrimary(pos, len, 'compressed data');
+        return this.dataRa.readSome(pos, len, need, 'compressed data');
+      },
       readPacked: async (pos, len) => {
         const pk = this.packedInode();
         if (!pk) throw corrupted('fragment without a packed inode', 'superblock');
@@ -497,25 +524,10 @@ export class Image {
       if (out.length !== len) throw corrupted(`compressed read returned ${out.length} of ${len} bytes`, where);
       return out;
     }
-    let out: Uint8Array | undefined;
-    let p = pos;
-    const end = pos + len;
-    while (p < end) {
-      const m = await this.mapExtent(ino, p);
-      if (m.llen <= 0 || m.la > p || m.la + m.llen <= p) throw corrupted(`bad extent [${m.la}, +${m.llen}) for position ${p}`, where);
-      const off = p - m.la;
-      const n = Math.min(end - p, m.llen - off);
-      let chunk: Uint8Array | undefined;
-      if (m.flags & MapFlags.META) chunk = await this.readMeta(ino, m.pa + off, n);
-      else if (m.flags & MapFlags.MAPPED) chunk = await this.readDevice(m.deviceId, m.pa + off, n, where);
-      if (!out) {
-        if (n === len && chunk) return chunk;
-        out = new Uint8Array(len);
-      }
-      if (chunk) out.set(chunk, p - pos);
-      p += n;
-    }
-    return out!;
+    // Cached metadata and readahead chunks are shared: always hand out a fresh buffer.
+    const out = new Uint8Array(len);
+    await this.readInodeRangeInto(ino, pos, out, 0, len);
+    return out;
   }
 
   /**
@@ -527,20 +539,20 @@ export class Image {
    * whole; inline tails and extra devices are read and copied.
    */
   async readInodeRangeInto(ino: Inode, pos: number, dst: Uint8Array, dstOff: number, len: number): Promise<number> {
-    const where = nidText(ino.nid);
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0) {
-      throw new ErofsError('EINVAL', `invalid range [${pos}, +${len})`, where);
+      throw new ErofsError('EINVAL', `invalid range [${pos}, +${len})`, nidText(ino.nid));
     }
     if (pos >= ino.size || len === 0) return 0;
     len = Math.min(len, ino.size - pos);
     if (!Number.isSafeInteger(dstOff) || dstOff < 0 || dstOff + len > dst.length) {
-      throw new ErofsError('EINVAL', `${len} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, where);
+      throw new ErofsError('EINVAL', `${len} bytes at ${dstOff} do not fit a buffer of ${dst.length}`, nidText(ino.nid));
     }
     if (isCompressedLayout(ino.datalayout)) {
       const n = await (await this.zReader(ino)).readInto(pos, len, dst, dstOff);
-      if (n !== len) throw corrupted(`compressed read returned ${n} of ${len} bytes`, where);
+      if (n !== len) throw corrupted(`compressed read returned ${n} of ${len} bytes`, nidText(ino.nid));
       return len;
     }
+    const where = nidText(ino.nid);
     let p = pos;
     const end = pos + len;
     while (p < end) {
@@ -553,7 +565,7 @@ export class Image {
       else if (!(m.flags & MapFlags.MAPPED)) dst.fill(0, at, at + n);
       else if (m.deviceId === 0 && !this.sb.devices.length) {
         this.checkPrimary(m.pa + off, n, where);
-        await readExactInto(this.source, m.pa + off, n, dst, at, where);
+        await this.dataRa.readInto(m.pa + off, n, dst, at, where);
       } else dst.set(await this.readDevice(m.deviceId, m.pa + off, n, where), at);
       p += n;
     }

@@ -67,10 +67,11 @@ export function nidText(nid: bigint): string {
  * file type is corruption.
  */
 export function parseInode(sbi: SuperInfo, nid: bigint, pos: number, b: Uint8Array, inMetabox: boolean): Inode {
-  const where = nidText(nid);
+  // Only an error needs the text (bigint to string is not cheap, and this runs for every inode).
+  const where = (): string => nidText(nid);
   const d = decodeInode(b, 0);
-  if (d.format & ~EROFS_I_ALL) throw new ErofsError('EOPNOTSUPP', `unsupported i_format 0x${d.format.toString(16)}`, where);
-  if (d.datalayout >= EROFS_INODE_DATALAYOUT_MAX) throw new ErofsError('EOPNOTSUPP', `unsupported datalayout ${d.datalayout}`, where);
+  if (d.format & ~EROFS_I_ALL) throw new ErofsError('EOPNOTSUPP', `unsupported i_format 0x${d.format.toString(16)}`, where());
+  if (d.datalayout >= EROFS_INODE_DATALAYOUT_MAX) throw new ErofsError('EOPNOTSUPP', `unsupported datalayout ${d.datalayout}`, where());
   const inodeIsize = d.version ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
   let mtime: number;
   let mtimeNsec: number;
@@ -106,11 +107,11 @@ export function parseInode(sbi: SuperInfo, nid: bigint, pos: number, b: Uint8Arr
     case S_IFSOCK:
       break;
     default:
-      throw corrupted(`bogus i_mode 0${d.mode.toString(8)}`, where);
+      throw corrupted(`bogus i_mode 0${d.mode.toString(8)}`, where());
   }
   if (d.datalayout === DataLayout.CHUNK_BASED) {
     chunkformat = d.iu & 0xffff;
-    if (chunkformat & ~EROFS_CHUNK_FORMAT_ALL) throw new ErofsError('EOPNOTSUPP', `unsupported chunk format 0x${chunkformat.toString(16)}`, where);
+    if (chunkformat & ~EROFS_CHUNK_FORMAT_ALL) throw new ErofsError('EOPNOTSUPP', `unsupported chunk format 0x${chunkformat.toString(16)}`, where());
     chunkbits = sbi.blkszbits + (chunkformat & EROFS_CHUNK_FORMAT_BLKBITS_MASK);
     blkaddr = EROFS_NULL_ADDR;
   }

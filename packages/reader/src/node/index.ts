@@ -4,6 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { fstatSync, read as fsRead } from 'node:fs';
+import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { ErofsError } from '@erofs/format';
 import { nodeCodecs } from '@erofs/codecs/node';
@@ -50,7 +51,10 @@ export async function fileSource(file: string | number): Promise<BlockSource> {
   const src: BlockSource = {
     size,
     read(offset: number, length: number): Promise<Uint8Array> {
-      const buf = new Uint8Array(length);
+      // Not zero-filled: every byte is read over (or the read fails). A plain
+      // Uint8Array view, not the Buffer itself, whose slice() would not copy.
+      const mem = Buffer.allocUnsafeSlow(length);
+      const buf = new Uint8Array(mem.buffer, mem.byteOffset, length);
       return readAt(offset, length, buf, 0).then(() => buf);
     },
     readInto(offset: number, length: number, dst: Uint8Array, dstOff: number): Promise<void> {

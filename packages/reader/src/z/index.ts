@@ -5,7 +5,7 @@
  * keeping the last few decoded ones for the reads that follow.
  */
 import { ErofsError, Z_EROFS_PCLUSTER_MAX_DSIZE } from '@erofs/format';
-import { decodeExtent } from './decompress.js';
+import { decodeExtent, decodeExtentAt } from './decompress.js';
 import { FRAGMENT, INLINE, MAPPED, Z_EROFS_COMPRESSION_INTERLACED, ZMapper, type ZExtent } from './map.js';
 import type { ZImage, ZInode } from './types.js';
 
@@ -128,17 +128,34 @@ class ZFile implements ZReader {
       rawEnd += f.plen;
       next = f.la + f.llen;
     }
-    const where = `pcluster at ${e.pa} of ${this.mapper.nidText}`;
-    const raw = await this.img.readData(e.pa, rawEnd - e.pa);
-    if (raw.length !== rawEnd - e.pa) throw new ErofsError('EFSCORRUPTED', `short pcluster read: ${raw.length} of ${rawEnd - e.pa} bytes`, where);
-    let off = 0;
-    for (const f of run) {
-      if (f.llen > Z_EROFS_PCLUSTER_MAX_DSIZE) throw new ErofsError('EOPNOTSUPP', `extent decodes to ${f.llen} bytes`, where);
-      const w = f === e ? where : `pcluster at ${f.pa} of ${this.mapper.nidText}`;
-      await decodeExtent(this.img, f, raw.subarray(off, off + f.plen), out.subarray(f.la + at, f.la + at + f.llen), w);
-      off += f.plen;
+    let f = e;
+    // One closure for the run (not one per pcluster): only an error message calls it.
+    const where = (): string => this.pclusterText(f);
+    // The pclusters are read in pieces when the image hands out what its
+    // readahead holds (no copy to join them); a piece always holds the next
+    // pcluster whole.
+    for (let i = 0; i < run.length;) {
+      const start = run[i]!.pa;
+      const want = rawEnd - start;
+      const need = run[i]!.plen;
+      const raw = this.img.readDataSome ? await this.img.readDataSome(start, want, need) : await this.img.readData(start, want);
+      if (raw.length < need || raw.length > want || (raw.length < want && !this.img.readDataSome)) {
+        throw new ErofsError('EFSCORRUPTED', `short pcluster read: ${raw.length} of ${want} bytes`, this.pclusterText(run[i]!));
+      }
+      for (; i < run.length && run[i]!.pa + run[i]!.plen - start <= raw.length; i++) {
+        f = run[i]!;
+        if (f.llen > Z_EROFS_PCLUSTER_MAX_DSIZE) throw new ErofsError('EOPNOTSUPP', `extent decodes to ${f.llen} bytes`, where());
+        const off = f.pa - start;
+        const pending = decodeExtentAt(this.img, f, raw, off, off + f.plen, out, f.la + at, f.la + at + f.llen, where);
+        if (pending) await pending;
+      }
     }
     return next;
+  }
+
+  /** "pcluster at PA of nid N", for error messages. */
+  private pclusterText(e: ZExtent): string {
+    return `pcluster at ${e.pa} of ${this.mapper.nidText}`;
   }
 
   private async readFragment(e: ZExtent, from: number, to: number, out: Uint8Array, at: number): Promise<void> {

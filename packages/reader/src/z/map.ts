@@ -95,8 +95,11 @@ class MetaWindows {
     private readonly where: () => string,
   ) {}
 
-  /** The bytes [pos, pos + len) as a buffer and the offset of `pos` in it. */
-  at(pos: number, len: number): [Uint8Array, number] {
+  /** Offset of the `pos` of the last {@link at} in the buffer it returned. */
+  off = 0;
+
+  /** The bytes [pos, pos + len) as a buffer, with the offset of `pos` in it left in {@link off} (no tuple per lookup). */
+  at(pos: number, len: number): Uint8Array {
     if (pos < this.start || pos + len > this.end) {
       throw corrupt(`index record at ${pos} outside the index area [${this.start}, ${this.end})`, this.where());
     }
@@ -104,7 +107,8 @@ class MetaWindows {
     if (Math.floor((pos + len - 1) / META_WINDOW) !== block) throw corrupt(`misaligned index record at ${pos}`, this.where());
     const w = this.windows.get(block);
     if (w === undefined) throw new WindowMiss(block);
-    return [w, pos - Math.max(this.start, block * META_WINDOW)];
+    this.off = pos - Math.max(this.start, block * META_WINDOW);
+    return w;
   }
 
   /** Loads the window of a miss. */
@@ -188,6 +192,8 @@ export class ZMapper {
   private recsz = 0;
   private totalIdx = 0;
   private meta!: MetaWindows;
+  /** {@link compactLayout}, once computed. */
+  private compact: { ebase: number; initial4b: number; count2b: number } | undefined;
   /** Sequential-scan memo for 4/8-byte extent records: next record's lstart, position and pa. */
   private scan: { lstart: number; pos: number; pa: number } | undefined;
 
@@ -304,7 +310,8 @@ export class ZMapper {
     if ((this.advise & ZAdvise.COMPACTED_2B) && initial4b < this.totalIdx) {
       count2b = Math.floor((this.totalIdx - initial4b) / 16) * 16;
     }
-    return { ebase, initial4b, count2b };
+    this.compact = { ebase, initial4b, count2b };
+    return this.compact;
   }
 
   private compactEnd(): number {
@@ -379,11 +386,25 @@ export class ZMapper {
 
   // ---- lcluster indexes (full and compact)
 
+  /** One recorder per mapper, reset for each mapping (mappings are synchronous and never nest). */
+  private readonly rec: Recorder = {
+    lcn: 0, type: 0, headtype: 0, clusterofs: 0, delta0: 0, delta1: 0, pblk: 0,
+    compressedblks: 0, nextpackoff: 0, partialref: false,
+  };
+
   private newRecorder(): Recorder {
-    return {
-      lcn: 0, type: 0, headtype: 0, clusterofs: 0, delta0: 0, delta1: 0, pblk: 0,
-      compressedblks: 0, nextpackoff: 0, partialref: false,
-    };
+    const m = this.rec;
+    m.lcn = 0;
+    m.type = 0;
+    m.headtype = 0;
+    m.clusterofs = 0;
+    m.delta0 = 0;
+    m.delta1 = 0;
+    m.pblk = 0;
+    m.compressedblks = 0;
+    m.nextpackoff = 0;
+    m.partialref = false;
+    return m;
   }
 
   private load(m: Recorder, lcn: number, lookahead: boolean): void {
@@ -397,7 +418,8 @@ export class ZMapper {
 
   private loadFull(m: Recorder, lcn: number): void {
     const pos = this.headerPos + MAP_HEADER_SIZE + 8 + lcn * 8;
-    const [b, o] = this.meta.at(pos, 8);
+    const b = this.meta.at(pos, 8);
+    const o = this.meta.off;
     m.lcn = lcn;
     m.nextpackoff = pos + 8;
     const advise = u16(b, o);
@@ -421,9 +443,8 @@ export class ZMapper {
   }
 
   private loadCompact(m: Recorder, lcn: number, lookahead: boolean): void {
-    const where = this.where(lcn);
     const lclusterbits = this.lclusterbits;
-    const { ebase, initial4b, count2b } = this.compactLayout();
+    const { ebase, initial4b, count2b } = this.compact ?? this.compactLayout();
     let pos = ebase;
     let rel = lcn;
     let shift = 2;
@@ -438,10 +459,11 @@ export class ZMapper {
     }
     pos += rel << shift;
     const vcnt = shift === 2 ? 2 : 16;
-    if (shift === 1 && lclusterbits > 12) throw unsupported(`2B compact indexes with lclusterbits ${lclusterbits}`, where);
+    if (shift === 1 && lclusterbits > 12) throw unsupported(`2B compact indexes with lclusterbits ${lclusterbits}`, this.where(lcn));
     const packSize = vcnt << shift;
     const packPos = pos - (pos % packSize);
-    const [b, o] = this.meta.at(packPos, packSize);
+    const b = this.meta.at(packPos, packSize);
+    const o = this.meta.off;
     m.lcn = lcn;
     m.nextpackoff = packPos + packSize;
 
@@ -469,7 +491,7 @@ export class ZMapper {
         m.delta1 = d1;
       }
       if (lo & Z_EROFS_LI_D0_CBLKCNT) {
-        if (!big) throw corrupt('CBLKCNT without big pclusters', where);
+        if (!big) throw corrupt('CBLKCNT without big pclusters', this.where(lcn));
         m.compressedblks = lo & ~Z_EROFS_LI_D0_CBLKCNT;
         m.delta0 = 1;
       } else if (i + 1 !== vcnt) {
@@ -505,7 +527,7 @@ export class ZMapper {
             nblk += lo & ~Z_EROFS_LI_D0_CBLKCNT;
             continue;
           }
-          if (lo <= 1) throw corrupt(`bad delta[0] ${lo} in a big-pcluster pack`, where);
+          if (lo <= 1) throw corrupt(`bad delta[0] ${lo} in a big-pcluster pack`, this.where(lcn));
           i -= lo - 2;
           continue;
         }
@@ -669,7 +691,8 @@ export class ZMapper {
       if (recsz === 4 && s !== undefined && s.lstart <= target) {
         ({ lstart, pos, pa: nextPa } = s);
       } else if (recsz === 4) {
-        const [b, o] = this.meta.at(base, 8);
+        const b = this.meta.at(base, 8);
+        const o = this.meta.off;
         nextPa = u32(b, o) + u32(b, o + 4) * 0x100000000;
         pos = base + 8;
         lstart = 0;
@@ -679,7 +702,8 @@ export class ZMapper {
         nextPa = -1;
       }
       for (; lstart <= target; lstart += lsize) {
-        const [b, o] = this.meta.at(pos, recsz);
+        const b = this.meta.at(pos, recsz);
+        const o = this.meta.off;
         plenRaw = u32(b, o);
         if (nextPa >= 0) {
           pa = nextPa;
@@ -700,7 +724,8 @@ export class ZMapper {
       for (let steps = 0; l < r; steps++) {
         if (steps > 64) throw corrupt('extent search does not end', this.nidText);
         const mid = l + Math.floor((r - l) / 2);
-        const [b, o] = this.meta.at(base + mid * recsz, recsz);
+        const b = this.meta.at(base + mid * recsz, recsz);
+        const o = this.meta.off;
         let la = u32(b, o + 12);
         if (recsz > 16) la += u32(b, o + 16) * 0x100000000;
         if (la > target) {

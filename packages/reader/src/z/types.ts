@@ -41,6 +41,12 @@ export interface ZImage {
   cfgs: { lz4?: Lz4Cfgs; lzma?: LzmaCfgs; deflate?: DeflateCfgs; zstd?: ZstdCfgs };
   /** Reads raw bytes of the primary device (pclusters). */
   readData(pos: number, len: number): Promise<Uint8Array>;
+  /**
+   * Optional: a prefix of [pos, pos + len) at least `need` bytes long (for
+   * instance what one readahead buffer holds, with no copy); the rest is
+   * asked for again. Without it, `readData` is used.
+   */
+  readDataSome?(pos: number, len: number, need: number): Promise<Uint8Array>;
   /** Reads [pos, pos+len) of the packed inode's uncompressed content (fragments); throws if there is no packed inode. */
   readPacked(pos: number, len: number): Promise<Uint8Array>;
   /** The packed inode's nid: it may not have fragments itself. */
