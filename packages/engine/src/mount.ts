@@ -91,6 +91,26 @@ export interface WalkEntry {
 
 let mountSerial = 0;
 
+/**
+ * A buffer whose every byte is written before anyone can see it (readFile's
+ * result: a short read throws and drops it): under Node not zero-filled
+ * (Buffer.allocUnsafeSlow, handed out as a plain Uint8Array over its own
+ * ArrayBuffer of exactly n bytes, as new Uint8Array(n) gives), elsewhere
+ * (browsers) new Uint8Array(n). Zero-filling it first cost more than a
+ * microsecond per file. Found at run time: the core imports nothing from Node.
+ */
+const allocFilled: (n: number) => Uint8Array = (() => {
+  const B = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
+  const slow = B?.allocUnsafeSlow;
+  if (typeof slow !== 'function') return (n: number) => new Uint8Array(n);
+  return (n: number) => {
+    // Tiny ones live on the JS heap (no ArrayBuffer of their own to allocate).
+    if (n <= 64) return new Uint8Array(n);
+    const m = slow.call(B, n);
+    return new Uint8Array(m.buffer, m.byteOffset, n);
+  };
+})();
+
 /** openFile options, one object each instead of one per open. */
 const WITH_FINGERPRINT: OpenFileOptions = Object.freeze({ fingerprint: true });
 const NO_FINGERPRINT: OpenFileOptions = Object.freeze({ fingerprint: false });
@@ -133,6 +153,8 @@ export class Mount<S = unknown> {
   private readonly blobMembers: BlobMember[] = [];
   private readonly privateBlobSpaces: AddressSpace[] = [];
   private unmounted = false;
+  /** openFile options: the fingerprint xattr is only read when this mount shares. */
+  private readonly openOpts: OpenFileOptions;
 
   /** @internal use mount() */
   constructor(readonly image: BackingImage<S>, opts: MountOptions) {
@@ -155,6 +177,7 @@ export class Mount<S = unknown> {
       this.warn('ISHARE_NO_COMPAT', 'image has no COMPAT_ISHARE_XATTRS: inode sharing is off for this mount');
     }
     this.inodeShare = inodeShare;
+    this.openOpts = inodeShare ? WITH_FINGERPRINT : NO_FINGERPRINT;
     this.blobShare = !!opts.blobShare;
     if (this.blobShare) this.joinBlobs();
   }
@@ -239,9 +262,12 @@ export class Mount<S = unknown> {
 
   /** The whole file, read through the page cache. */
   async readFile(path: string): Promise<Uint8Array> {
-    const ino = await this.inode(path);
-    const out = new Uint8Array(ino.size);
-    const n = await ino.read(0, ino.size, out, 0);
+    // The inode inline (no async hop of inode()), and no await for a read served synchronously.
+    this.live(path);
+    const ino = this.inodeOf(await this.image.openFile(path, this.openOpts), path);
+    const out = allocFilled(ino.size);
+    const r = ino.read(0, ino.size, out, 0);
+    const n = typeof r === 'number' ? r : await r;
     if (n !== ino.size) throw new ErofsError('EIO', `short read (${n} of ${ino.size})`, path);
     return out;
   }
@@ -320,8 +346,11 @@ export class Mount<S = unknown> {
   /** @internal the inode of `path`, instantiated once per nid. */
   async inode(path: string): Promise<FileInode> {
     this.live(path);
-    // The fingerprint xattr is only read when this mount shares.
-    const f = await this.image.openFile(path, this.inodeShare ? WITH_FINGERPRINT : NO_FINGERPRINT);
+    return this.inodeOf(await this.image.openFile(path, this.openOpts), path);
+  }
+
+  /** @internal the inode of an opened backing file, instantiated once per key. */
+  private inodeOf(f: BackingFile, path: string): FileInode {
     this.live(path);
     let ino = this.inodes.get(f.key);
     if (ino === undefined) {

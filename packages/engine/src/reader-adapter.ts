@@ -67,12 +67,15 @@ export function fromReaderImage(img: Image): BackingImage<Stats> {
     readlink: (p) => img.readlink(p),
     getxattr: (p, n) => img.getxattr(p, n),
     listxattr: (p) => img.listxattr(p),
-    openFile: async (p, opts): Promise<BackingFile> => {
-      const ino = await img.resolve(p, true);
-      if ((ino.mode & S_IFMT) === S_IFDIR) throw new ErofsError('EISDIR', 'is a directory', p);
+    openFile: (p, opts): Promise<BackingFile> => {
       // The fingerprint xattr only matters to mounts that share (and only for regular files).
-      const wantFp = opts?.fingerprint !== false && (ino.mode & S_IFMT) === S_IFREG;
-      return fileOf(ino, wantFp ? await img.fingerprint(ino) : null);
+      const fp = opts?.fingerprint !== false;
+      // One promise hop per open (this runs once per file read by path).
+      return img.resolve(p, true).then((ino): BackingFile | Promise<BackingFile> => {
+        if ((ino.mode & S_IFMT) === S_IFDIR) throw new ErofsError('EISDIR', 'is a directory', p);
+        if (fp && (ino.mode & S_IFMT) === S_IFREG) return img.fingerprint(ino).then((v) => fileOf(ino, v));
+        return fileOf(ino, null);
+      });
     },
   };
 }
