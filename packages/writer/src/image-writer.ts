@@ -157,6 +157,46 @@ class FlatData {
   }
 }
 
+/**
+ * Places inode records in the metadata area, in 32-byte slots: best fit
+ * among the blocks already begun (each block is filled from its start, so
+ * what is free in it is its end), else a new block. Blocks with n free slots
+ * are kept in bucket n, last begun first (records of one directory stay
+ * close). A pure function of the requests, so images stay reproducible.
+ */
+class MetaPacker {
+  /** The area spans the blocks up to slot `end` (rounded up to a block): the last block begun. */
+  end = 0;
+  private readonly buckets: number[][];
+  constructor(private readonly slotsPerBlock: number) {
+    this.buckets = Array.from({ length: slotsPerBlock }, () => []);
+  }
+
+  /** First slot of `n` (<= slotsPerBlock) free slots inside one block. */
+  take(n: number): number {
+    for (let f = n; f < this.slotsPerBlock; f++) {
+      const b = this.buckets[f]!;
+      if (b.length === 0) continue;
+      const blk = b.pop()!;
+      const slot = blk * this.slotsPerBlock + (this.slotsPerBlock - f);
+      if (f > n) this.buckets[f - n]!.push(blk);
+      return slot;
+    }
+    return this.takeBlocks(n);
+  }
+
+  /** First slot of `n` slots starting a new block; the rest of the last block is free for others. */
+  takeBlocks(n: number): number {
+    const spb = this.slotsPerBlock;
+    const blk = Math.ceil(this.end / spb);
+    const slot = blk * spb;
+    this.end = slot + n;
+    const left = spb - (n % spb);
+    if (left < spb) this.buckets[left]!.push(blk + Math.floor(n / spb));
+    return slot;
+  }
+}
+
 /** No xattrs: shared by every inode without any (never modified). */
 const NO_ITEMS: XattrItem[] = [];
 
@@ -1530,7 +1570,15 @@ export class ImageWriter {
     const xattrBlk = lateBlk;
     const sharedBytes = encodeSharedArea(shared);
     const metaBlk = xattrBlk + Math.ceil(sharedBytes.length / bs);
-    let pos = 1 << EROFS_ISLOTBITS; // slot 0 unused: no inode gets nid 0
+    // Records go where they fit best (as mkfs.erofs's buffer manager places
+    // them): a record of at most a block takes the partly used block with the
+    // least room that still holds it, else a new block; longer records start a
+    // block and leave the rest of their last one to others. Sequential
+    // placement instead wasted the end of every block a record did not fit in
+    // (some 2% of an image of many small files with inline tails).
+    const slotsPerBlock = bs >> EROFS_ISLOTBITS;
+    const meta = new MetaPacker(slotsPerBlock);
+    meta.take(1); // slot 0 unused: no inode gets nid 0
     for (const ino of inos) {
       const isize = ino.extended ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
       const fixed = isize + ino.ibodySize;
@@ -1547,27 +1595,31 @@ export class ImageWriter {
         }
         return { size: fixed + (ino.datalayout === DataLayout.FLAT_INLINE ? ino.size % bs : 0), idxOff: 0 };
       };
-      let tr = trailer(pos);
-      const blockLeft = bs - (pos % bs);
-      if (tr.size > blockLeft && pos % bs !== 0) {
-        // keep a record inside one block (an inline tail must not cross one; and
-        // a block boundary never splits an inode); long records start a block
-        pos = Math.ceil(pos / bs) * bs;
-        tr = trailer(pos);
-      }
+      // the record's layout does not depend on where it goes (slots are 32-byte aligned)
+      const tr = trailer(0);
+      const slots = Math.ceil(tr.size / 32);
+      let slot: number;
       const zd = ino.data?.layout === 'compressed' ? ino.data : undefined;
-      if (zd?.idata && tr.size > bs) {
-        // a record longer than a block: move it until the inline pcluster (its end) sits in one block
+      if (slots <= slotsPerBlock) {
+        // inside one block: an inline tail must not cross one, nor an inode
+        slot = meta.take(slots);
+      } else if (zd?.idata) {
+        // longer than a block with an inline pcluster: from a block start, moved
+        // slot by slot until the inline pcluster (its end) sits in one block
         const n = zd.idata.length;
-        while (((pos + tr.size - n) % bs) + n > bs) pos += 1 << EROFS_ISLOTBITS;
+        let lead = 0;
+        while ((((lead << EROFS_ISLOTBITS) + tr.size - n) % bs) + n > bs) lead++;
+        slot = meta.takeBlocks(lead + slots) + lead;
+      } else {
+        slot = meta.takeBlocks(slots);
       }
+      const pos = slot << EROFS_ISLOTBITS;
       ino.pos = small(pos);
       ino.recSize = small(tr.size);
       ino.idxOff = small(tr.idxOff);
-      ino.nid = small(pos / (1 << EROFS_ISLOTBITS));
-      pos += Math.ceil(tr.size / 32) * 32;
+      ino.nid = small(slot);
     }
-    const metaBytes = pos;
+    const metaBytes = meta.end << EROFS_ISLOTBITS;
     const totalBlocks = metaBlk + Math.ceil(metaBytes / bs);
     const rootIno = inos[0]!;
     if (!is48 && rootIno.nid > 0xffff) throw new ErofsError('EFBIG', 'root nid does not fit in 16 bits');
@@ -1616,17 +1668,20 @@ export class ImageWriter {
     }
 
     // the metadata area
-    const meta = new SeqWriter(this.fh, metaBlk * bs);
+    const metaOut = new SeqWriter(this.fh, metaBlk * bs);
     let at = 0;
     let anyChunked = false;
     let anyFilter = false;
     let anyInlineZ = false;
-    let inoNum = 1;
-    for (const ino of inos) {
-      if (ino.pos > at) await meta.zeros(ino.pos - at);
+    // written in the order of their positions; inode numbers stay in tree order
+    const byPos = inos.map((_, i) => i).sort((a, b) => inos[a]!.pos - inos[b]!.pos);
+    for (const i of byPos) {
+      const ino = inos[i]!;
+      const inoNum = i + 1;
+      if (ino.pos > at) await metaOut.zeros(ino.pos - at);
       const recLen = Math.ceil(ino.recSize / 32) * 32;
-      const rec = await meta.slot(recLen);
-      const isize = this.encodeInodeRecord(ino, rec, o, epoch, inoNum++, is48);
+      const rec = await metaOut.slot(recLen);
+      const isize = this.encodeInodeRecord(ino, rec, o, epoch, inoNum, is48);
       if (ino.ibodySize > 0) {
         const plan = this.ibodyOf(ino, shared);
         encodeIbody(plan, rec, isize);
@@ -1647,8 +1702,8 @@ export class ImageWriter {
       }
       at = ino.pos + recLen;
     }
-    await meta.zeros(totalBlocks * bs - metaBlk * bs - at);
-    await meta.flush();
+    await metaOut.zeros(totalBlocks * bs - metaBlk * bs - at);
+    await metaOut.flush();
     this.closeTails();
 
     // the blob device
