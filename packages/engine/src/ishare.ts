@@ -61,21 +61,21 @@ export class SharedInode {
     return this.members[this.members.length - 1];
   }
 
+  /** The member to fill from: pick()'s, once its content is verified when verification is on (refused members are skipped). */
+  private async filler(ctx: ReadContext): Promise<ShareMember> {
+    for (;;) {
+      const m = this.pick(ctx.requester);
+      if (m === undefined) throw new ShareGoneError(this.space.id);
+      if (!this.verify || m.verdict === true || (await verifyMember(this, m))) return m;
+      this.registry.refuse(m);
+    }
+  }
+
   async fill(first: number, count: number, ctx: ReadContext): Promise<Uint8Array> {
     const ps = this.space.pageSize;
     const pos = first * ps;
     const len = Math.min(this.size, (first + count) * ps) - pos;
-    for (;;) {
-      const m = this.pick(ctx.requester);
-      if (m === undefined) throw new ShareGoneError(this.space.id);
-      if (this.verify && m.verdict !== true) {
-        if (!(await verifyMember(this, m))) {
-          this.registry.refuse(m);
-          continue;
-        }
-      }
-      return m.owner.backing.read(pos, len);
-    }
+    return (await this.filler(ctx)).owner.backing.read(pos, len);
   }
 
   /** fill() into a caller's buffer (the page frames): through the member's readInto when it has one. */
@@ -83,27 +83,16 @@ export class SharedInode {
     const ps = this.space.pageSize;
     const pos = first * ps;
     const len = Math.min(this.size, (first + count) * ps) - pos;
-    for (;;) {
-      const m = this.pick(ctx.requester);
-      if (m === undefined) throw new ShareGoneError(this.space.id);
-      if (this.verify && m.verdict !== true) {
-        if (!(await verifyMember(this, m))) {
-          this.registry.refuse(m);
-          continue;
-        }
+    const b = (await this.filler(ctx)).owner.backing;
+    if (b.readInto !== undefined) {
+      const n = await b.readInto(pos, len, dst, dstOff);
+      if (n !== len) throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${len})`, this.space.id);
+    } else {
+      const bytes = await b.read(pos, len);
+      if (!(bytes instanceof Uint8Array) || bytes.length < len) {
+        throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${len})`, this.space.id);
       }
-      const b = m.owner.backing;
-      if (b.readInto !== undefined) {
-        const n = await b.readInto(pos, len, dst, dstOff);
-        if (n !== len) throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${n} < ${len})`, this.space.id);
-      } else {
-        const bytes = await b.read(pos, len);
-        if (!(bytes instanceof Uint8Array) || bytes.length < len) {
-          throw new ErofsError('EIO', `short read filling pages ${first}..${first + count - 1} (${bytes?.length} < ${len})`, this.space.id);
-        }
-        dst.set(bytes.length === len ? bytes : bytes.subarray(0, len), dstOff);
-      }
-      return;
+      dst.set(bytes.length === len ? bytes : bytes.subarray(0, len), dstOff);
     }
   }
 }

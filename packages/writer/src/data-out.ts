@@ -24,6 +24,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { ErofsError } from '@erofs/format';
+import { writeAll } from './io.js';
 
 const DIGEST = 32;
 
@@ -80,14 +81,6 @@ export interface DataOut {
   close(): Promise<void>;
 }
 
-async function writeAll(fh: FileHandle, b: Uint8Array, pos: number): Promise<void> {
-  let off = 0;
-  while (off < b.length) {
-    const { bytesWritten } = await fh.write(b, off, b.length - off, pos + off);
-    if (bytesWritten <= 0) throw new ErofsError('EIO', 'short write to the image');
-    off += bytesWritten;
-  }
-}
 
 /** Two buffers, hashing and write submission on the calling thread. */
 export class InlineDataOut implements DataOut {

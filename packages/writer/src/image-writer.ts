@@ -18,7 +18,7 @@
  * Metadata goes last because its size is only known when the tree is complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -30,6 +30,7 @@ import {
   superblockChecksum, type DiskInode,
 } from '@erofs/format';
 import { availableParallelism } from 'node:os';
+import { openScratch, writeAll, writeAllSync } from './io.js';
 import { dataWorkerAllowed, InlineDataOut, WorkerDataOut, type DataOut } from './data-out.js';
 import { compareNames, dirSize, encodeDir, type DirEntryOut } from './dir.js';
 import {
@@ -413,15 +414,6 @@ class SeqWriter {
   }
 }
 
-async function writeAll(fh: FileHandle, b: Uint8Array, pos: number): Promise<void> {
-  let off = 0;
-  while (off < b.length) {
-    const { bytesWritten } = await fh.write(b, off, b.length - off, pos + off);
-    if (bytesWritten <= 0) throw new ErofsError('EIO', 'short write to the image');
-    off += bytesWritten;
-  }
-}
-
 /** Reads a host file in 1 MiB pieces (one buffer, reused: consume each piece before the next). */
 async function* readHostFile(path: string, size: number): AsyncGenerator<Uint8Array> {
   let fh: FileHandle;
@@ -474,21 +466,13 @@ class TailStore {
   private constructor(private fd: number) {}
 
   static open(nextTo: string): TailStore {
-    const path = join(dirname(nextTo), `.${basename(nextTo)}.tails-${randomBytes(4).toString('hex')}`);
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx+', 0o600);
-    } catch (e) {
-      throw new ErofsError('EACCES', `cannot create a scratch file: ${(e as Error).message}`, path, { cause: e });
-    }
-    unlinkSync(path); // nothing left behind whatever happens
-    return new TailStore(fd);
+    return new TailStore(openScratch(nextTo, 'tails'));
   }
 
   /** Stores `b` (at most a block); returns its offset. */
   append(b: Uint8Array): number {
     if (this.wused + b.length > this.wbuf.length) {
-      writeFullSync(this.fd, this.wbuf.subarray(0, this.wused), this.flushed);
+      writeAllSync(this.fd, this.wbuf.subarray(0, this.wused), this.flushed, 'a scratch file');
       this.flushed += this.wused;
       this.wused = 0;
     }
@@ -523,14 +507,6 @@ class TailStore {
   }
 }
 
-function writeFullSync(fd: number, b: Uint8Array, pos: number): void {
-  let off = 0;
-  while (off < b.length) {
-    const n = writeSync(fd, b, off, b.length - off, pos + off);
-    if (n <= 0) throw new ErofsError('EIO', 'short write to a scratch file');
-    off += n;
-  }
-}
 
 /** Per-build state of chunk-based data (dedupe across files, the blob device). */
 interface ChunkStore {
@@ -1480,8 +1456,9 @@ export class ImageWriter {
         const size = ino.node.size ?? 0;
         if (d?.kind === 'path' && size > 0 && o.chunkSize === undefined) {
           out ??= await this.openDataOut(bytesTotal);
-          const keep = this.inlineRoom(size, tolerance >= 0 ? ino.node.xattrs : undefined, d.path);
-          ino.data = await this.copyHostFlat(out, d.path, size, keep);
+          const path = d.path; // made on demand by scan's HostPath: once
+          const keep = this.inlineRoom(size, tolerance >= 0 ? ino.node.xattrs : undefined, path);
+          ino.data = await this.copyHostFlat(out, path, size, keep);
         } else if (d?.kind === 'path' && size === 0) {
           // nothing to read or write (as writePending would): the data area stays open
           ino.data = { layout: 'flat', size: 0, startBlk: -1, blocks: 0, tailOff: -1, tailLen: 0, digest: null };

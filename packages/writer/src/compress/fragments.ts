@@ -22,10 +22,10 @@
  * offsets do not depend on threads. They are buffered in memory and spill
  * to an unlinked scratch file next to the image when the buffer is full.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, readSync } from 'node:fs';
 import { ErofsError } from '@erofs/format';
+import { openScratch, writeAllSync } from '../io.js';
 
 /** Bytes kept in memory before the scratch file is used. */
 const MEM_BYTES = 4 << 20;
@@ -123,21 +123,8 @@ export class PackedFile {
   }
 
   private spill(): void {
-    if (this.fd < 0) {
-      const path = join(dirname(this.nextTo), `.${basename(this.nextTo)}.packed-${randomBytes(4).toString('hex')}`);
-      try {
-        this.fd = openSync(path, 'wx+', 0o600);
-      } catch (e) {
-        throw new ErofsError('EACCES', `cannot create a scratch file: ${(e as Error).message}`, path, { cause: e });
-      }
-      unlinkSync(path); // nothing left behind whatever happens
-    }
-    let off = 0;
-    while (off < this.used) {
-      const n = writeSync(this.fd, this.buf, off, this.used - off, this.flushed + off);
-      if (n <= 0) throw new ErofsError('EIO', 'short write to the packed inode scratch file');
-      off += n;
-    }
+    if (this.fd < 0) this.fd = openScratch(this.nextTo, 'packed');
+    writeAllSync(this.fd, this.buf.subarray(0, this.used), this.flushed, 'the packed inode scratch file');
     this.flushed += this.used;
     this.used = 0;
   }
