@@ -14,11 +14,10 @@
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { decodeSuperblock } from '@erofs/format';
-import * as writer from '@erofs/writer';
-import { fixtureSourceTree } from './lib/source-tree.js';
-import { cliMissing, debianErofsUtils, describeRun, isRoot, REPO_ROOT, run, runCli, skipIf, tmpDir } from './lib/tools.js';
+import { fixtureOrExampleTree } from './lib/source-tree.js';
+import { cliMissing, debianErofsUtils, describeRun, run, runCli, skipIf, tmpDir } from './lib/tools.js';
 
 /** INCOMPAT bits erofs-utils 1.5 understands. */
 const KNOWN_BY_15 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10;
@@ -47,19 +46,7 @@ const CASES: Case[] = [
   { args: ['-E48bit'], unsupported: 'the 48-bit layout (INCOMPAT_48BIT) is newer than erofs-utils 1.5' },
 ];
 
-function writerMissing(): string | null {
-  const w = writer as Record<string, unknown>;
-  return typeof w['buildImage'] === 'function' ? null : '@erofs/writer does not export buildImage yet';
-}
 
-async function sourceTree(t: TestContext): Promise<string> {
-  if (isRoot()) {
-    const r = await fixtureSourceTree();
-    if ('path' in r) return r.path;
-    t.diagnostic(`fixture tree unavailable (${r.skip}); using examples/tree`);
-  }
-  return join(REPO_ROOT, 'examples', 'tree');
-}
 
 /** path -> type and, for files, the path to read; symlinks carry their target. */
 function listTree(root: string): Map<string, { kind: string; file?: string }> {
@@ -126,9 +113,9 @@ describe('Debian fsck.erofs 1.5 accepts our images', () => {
     const name = [...c.args, ...(c.blobdev ? ['--blobdev=BLOB'] : [])].join(' ') || '(defaults)';
     it(name, async (t) => {
       const utils = debianErofsUtils();
-      if (skipIf(t, typeof utils === 'string' && utils, cliMissing('mkfs-erofs'), writerMissing(), c.unsupported)) return;
+      if (skipIf(t, typeof utils === 'string' && utils, cliMissing('mkfs-erofs'), c.unsupported)) return;
       if (typeof utils === 'string') return;
-      const src = await sourceTree(t);
+      const src = await fixtureOrExampleTree(t);
       const out = tmpDir('mkfs-fsck', t);
       const img = join(out, 'img.erofs');
       const blob = join(out, 'blob');

@@ -26,11 +26,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compareTrees, formatMismatches } from './compare.js';
 import { canDescribe, describeTree } from './describe.js';
 import { FIX, FIXED_TIME, MANIFEST_PATH, expectedForTree } from './fixtures.js';
-import { describeRun, isRoot, run } from './tools.js';
+import { describeRun, isRoot, REPO_ROOT, run } from './tools.js';
 
 /** The fixtures' tree generator. */
 export const MAKE_SOURCE: string = join(FIX, 'make-source.sh');
@@ -222,4 +223,18 @@ export function fixtureSourceTree(opts: SourceTreeOptions = {}): Promise<SourceT
  */
 export function liteSourceTree(opts: SourceTreeOptions = {}): Promise<SourceTreeResult> {
   return cached('lite', opts);
+}
+
+/**
+ * The fixture tree when it can be made (as root), else the small tree shipped
+ * in examples/ (with a diagnostic saying why): for tests that need some real
+ * tree and must not skip.
+ */
+export async function fixtureOrExampleTree(t: TestContext): Promise<string> {
+  if (isRoot()) {
+    const r = await fixtureSourceTree();
+    if ('path' in r) return r.path;
+    t.diagnostic(`fixture tree unavailable (${r.skip}); using examples/tree`);
+  }
+  return join(REPO_ROOT, 'examples', 'tree');
 }
