@@ -32,7 +32,7 @@ import { makeTar } from '../packages/oci/test/lib.js';
 import { compareTrees, formatMismatches } from './lib/compare.js';
 import { canDescribe, describeTree } from './lib/describe.js';
 import type { ManifestEntry } from './lib/fixtures.js';
-import { canMount, describeImage, withMount } from './lib/mount.js';
+import { canMount, describeImage, withMount, type MountOptions } from './lib/mount.js';
 import { cliMissing, describeRun, mountsBelow, run, runCli, skipIf, tmpDir, which } from './lib/tools.js';
 
 async function sh(cmd: string, args: string[]): Promise<string> {
@@ -47,6 +47,28 @@ function withoutRoot(entries: ManifestEntry[]): ManifestEntry[] {
 }
 
 /** Builds the test image in OCI layout `layout` with tag `t`; returns the layer-3 tar's path. */
+/**
+ * Mounts the three per-layer images (lowest first), stacks them with
+ * overlayfs at `merged` (lowerdir=L3:L2:L1, the leftmost is the top) and
+ * asserts the merged tree equals `expected` (directory link counts aside:
+ * overlayfs reports 1).
+ */
+async function assertStackedEquals(files: string[], o: MountOptions, merged: string, expected: ManifestEntry[]): Promise<void> {
+  const got = await withMount(files[0]!, o, (d1) => withMount(files[1]!, o, (d2) => withMount(files[2]!, o, async (d3) => {
+    mkdirSync(merged);
+    await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${d3}:${d2}:${d1}`, merged]);
+    try {
+      return await describeTree(merged);
+    } finally {
+      await run('umount', [merged]);
+      if (mountsBelow(merged).length) await run('umount', ['-l', merged]);
+    }
+  })));
+  const nlink1 = (e: ManifestEntry): ManifestEntry => (e.type === 'dir' ? { ...e, nlink: 1 } : e);
+  const mism = compareTrees(expected.map(nlink1), withoutRoot(got).map(nlink1));
+  assert.deepEqual(mism, [], formatMismatches(mism));
+}
+
 async function buildImage(work: string): Promise<string> {
   const layout = join(work, 'layout');
   const bundle = join(work, 'bundle');
@@ -196,20 +218,7 @@ describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurren
     assert.deepEqual(readdirSync(layers).sort(), [...names].sort());
     const files = names.map((n) => join(layers, n));
     // mount L1, L2, L3 and stack them: lowerdir=L3:L2:L1 (leftmost is the top)
-    const got = await withMount(files[0]!, {}, (d1) => withMount(files[1]!, {}, (d2) => withMount(files[2]!, {}, async (d3) => {
-      const merged = join(dir, 'merged');
-      mkdirSync(merged);
-      await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${d3}:${d2}:${d1}`, merged]);
-      try {
-        return await describeTree(merged);
-      } finally {
-        await run('umount', [merged]);
-        if (mountsBelow(merged).length) await run('umount', ['-l', merged]);
-      }
-    })));
-    const dirsNlink1 = expected.map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e));
-    const mism = compareTrees(dirsNlink1, withoutRoot(got).map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e)));
-    assert.deepEqual(mism, [], formatMismatches(mism));
+    await assertStackedEquals(files, {}, join(dir, 'merged'), expected);
   });
 
   it('--per-layer keeps overlayfs-native whiteouts (0:0 char devices, trusted.overlay.opaque=y)', async (t) => {
@@ -266,20 +275,7 @@ describe('mkfs-erofs --oci: umoci/skopeo images through the kernel', { concurren
     const files = manifest.layers.map((l) => join(layers, `${l.digest.replace(':', '-')}.erofs`));
     assert.equal(files.length, 3);
     const o = { mode: 'file' as const, devices: [src] };
-    const got = await withMount(files[0]!, o, (d1) => withMount(files[1]!, o, (d2) => withMount(files[2]!, o, async (d3) => {
-      const merged = join(dir, 'merged');
-      mkdirSync(merged);
-      await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${d3}:${d2}:${d1}`, merged]);
-      try {
-        return await describeTree(merged);
-      } finally {
-        await run('umount', [merged]);
-        if (mountsBelow(merged).length) await run('umount', ['-l', merged]);
-      }
-    })));
-    const dirsNlink1 = expected.map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e));
-    const mism = compareTrees(dirsNlink1, withoutRoot(got).map((e) => (e.type === 'dir' ? { ...e, nlink: 1 } : e)));
-    assert.deepEqual(mism, [], formatMismatches(mism));
+    await assertStackedEquals(files, o, join(dir, 'merged'), expected);
   });
 
   for (const kind of ['oci-archive (gzip)', 'oci layout DIR:REF']) {
