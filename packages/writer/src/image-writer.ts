@@ -222,8 +222,6 @@ class Ino {
   /** Inline tail bytes stored in the metadata record (directories and symlinks). */
   inlineTail: Uint8Array | null = null;
   nid = 0;
-  /** Byte offset of the record in the metadata area. */
-  pos = 0;
   recSize = 0;
   /** Byte offset (from pos) of the chunk indexes, when chunk-based; of the map header when compressed. */
   idxOff = 0;
@@ -1590,8 +1588,6 @@ export class ImageWriter {
       } else {
         slot = meta.takeBlocks(slots);
       }
-      const pos = slot << EROFS_ISLOTBITS;
-      ino.pos = small(pos);
       ino.recSize = small(tr.size);
       ino.idxOff = small(tr.idxOff);
       ino.nid = small(slot);
@@ -1651,11 +1647,12 @@ export class ImageWriter {
     let anyFilter = false;
     let anyInlineZ = false;
     // written in the order of their positions; inode numbers stay in tree order
-    const byPos = inos.map((_, i) => i).sort((a, b) => inos[a]!.pos - inos[b]!.pos);
+    const byPos = inos.map((_, i) => i).sort((a, b) => inos[a]!.nid - inos[b]!.nid);
     for (const i of byPos) {
       const ino = inos[i]!;
       const inoNum = i + 1;
-      if (ino.pos > at) await metaOut.zeros(ino.pos - at);
+      const pos = ino.nid * (1 << EROFS_ISLOTBITS); // the record's byte offset in the metadata area
+      if (pos > at) await metaOut.zeros(pos - at);
       const recLen = Math.ceil(ino.recSize / 32) * 32;
       const rec = await metaOut.slot(recLen);
       const isize = this.encodeInodeRecord(ino, rec, o, epoch, inoNum, is48);
@@ -1677,7 +1674,7 @@ export class ImageWriter {
       } else if (d?.layout === 'flat' && ino.datalayout === DataLayout.FLAT_INLINE && d.tailLen > 0) {
         this.tails!.read(d.tailOff, d.tailLen, rec, after);
       }
-      at = ino.pos + recLen;
+      at = pos + recLen;
     }
     await metaOut.zeros(totalBlocks * bs - metaBlk * bs - at);
     await metaOut.flush();
