@@ -6,14 +6,37 @@
 // Usage: node scripts/test.mjs [--no-setup] [--no-build] [FILTER...]
 //   FILTER: substrings of test file paths to run (default: all).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const noSetup = args.includes('--no-setup');
 const noBuild = args.includes('--no-build');
 const filters = args.filter((a) => !a.startsWith('--'));
+
+// The shared fixtures and fmount.py: EROFS_SHARED, else ../shared beside this
+// checkout, else ../shared beside the repository it was cloned from (a local
+// `git clone . /tmp/x` lands away from them). The tests read EROFS_SHARED.
+function findShared() {
+  const candidates = [];
+  if (process.env.EROFS_SHARED) candidates.push(resolve(process.env.EROFS_SHARED));
+  candidates.push(resolve(root, '..', 'shared'));
+  try {
+    const origin = execFileSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    const dir = origin.startsWith('file://') ? origin.slice(7) : origin;
+    if (isAbsolute(dir)) candidates.push(resolve(dir, '..', 'shared'));
+  } catch {
+    // not a clone, or no origin
+  }
+  return candidates.find((d) => existsSync(join(d, 'fixtures', 'make-source.sh')));
+}
+const shared = findShared();
+if (!shared) {
+  console.error(`test: the shared fixtures were not found (../shared beside ${root}); put the checkout next to shared/ or set EROFS_SHARED=DIR`);
+  process.exit(1);
+}
+process.env.EROFS_SHARED = shared;
 
 if (!noSetup) {
   spawnSync(process.execPath, [join(root, 'scripts/setup-system.mjs')], { stdio: 'inherit' });

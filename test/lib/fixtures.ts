@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from './tools.js';
 
-/** The fixtures directory: `../shared/fixtures` relative to the repository root. */
-export const FIX: string = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
+/** The fixtures directory: EROFS_SHARED/fixtures (set by scripts/test.mjs), else `../shared/fixtures` beside the repository. */
+export const FIX: string = resolve(process.env['EROFS_SHARED'] ?? resolve(REPO_ROOT, '..', 'shared'), 'fixtures');
 /** Directory of the valid fixture images and images.json. */
 export const FIX_IMAGES: string = join(FIX, 'images');
 /** Directory of the deliberately corrupt images and corrupt.json. */

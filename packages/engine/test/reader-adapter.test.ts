@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { bufferSource, openImage } from '@erofs/reader';
 import { PageCache, fromReaderImage, mount } from '@erofs/engine';
 
-const FIX = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
+// EROFS_SHARED is set by scripts/test.mjs; else ../shared beside the repository
+const FIX = process.env['EROFS_SHARED']
+  ? `${process.env['EROFS_SHARED']}/fixtures/images/`
+  : fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
 
 async function open(name: string) {
   const img = await openImage(bufferSource(new Uint8Array(readFileSync(FIX + name))));

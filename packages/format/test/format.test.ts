@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as F from '@erofs/format';
 
-const FIX = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
+// EROFS_SHARED is set by scripts/test.mjs; else ../shared beside the repository
+const FIX = process.env['EROFS_SHARED']
+  ? `${process.env['EROFS_SHARED']}/fixtures/images/`
+  : fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
 const images = JSON.parse(readFileSync(FIX + 'images.json', 'utf8')).images as Array<{
   file: string; superblock: Record<string, unknown>;
 }>;
